@@ -1,0 +1,3 @@
+from lanl.cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""The signal cache: what ``lanl ingest`` writes and everything downstream reads by index.
+
+A cache folder holds raw little-endian arrays and a manifest written last::
+
+    signal.i16        int16    (rows,)              acoustic_data of train.csv
+    ttf.f64           float64  (rows,)              time_to_failure of train.csv (exact: same doubles as the CSV)
+    test_signal.i16   int16    (n_test, seg_len)    test segments in sample_submission order (if present)
+    manifest.json     sources, rows, cycle starts, test ids, code version
+
+A folder without ``manifest.json`` marked complete is not a cache (ingest writes to a temporary folder and
+renames it, so an interrupted run leaves none).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lanl.errors import LanlError
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+DEFAULT_CACHE_NAME = ".lanl-cache"
+
+
+def default_cache_dir(data_dir: str | Path) -> Path:
+    return Path(data_dir) / DEFAULT_CACHE_NAME
+
+
+def read_manifest(cache_dir: str | Path) -> dict | None:
+    """The manifest of a complete cache of the current format, else None."""
+    path = Path(cache_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not manifest.get("complete") or manifest.get("format_version") != FORMAT_VERSION:
+        return None
+    return manifest
+
+
+@dataclass
+class SignalCache:
+    root: Path
+    manifest: dict
+    signal: np.ndarray
+    ttf: np.ndarray
+    cycle_starts: np.ndarray
+    test_ids: list[str] = field(default_factory=list)
+    test_signal: np.ndarray | None = None
+
+    @classmethod
+    def open(cls, cache_dir: str | Path) -> SignalCache:
+        root = Path(cache_dir)
+        manifest = read_manifest(root)
+        if manifest is None:
+            raise LanlError(f"{root}: no complete signal cache here; run `lanl ingest DATA` first")
+        rows = manifest["rows"]
+        signal = np.memmap(root / "signal.i16", dtype="<i2", mode="r", shape=(rows,))
+        ttf = np.memmap(root / "ttf.f64", dtype="<f8", mode="r", shape=(rows,))
+        test_ids = list(manifest.get("test_ids", []))
+        test_signal = None
+        if test_ids:
+            shape = (len(test_ids), manifest["test_segment_length"])
+            test_signal = np.memmap(root / "test_signal.i16", dtype="<i2", mode="r", shape=shape)
+        starts = np.asarray(manifest["cycle_starts"], dtype=np.int64)
+        return cls(root, manifest, signal, ttf, starts, test_ids, test_signal)
+
+    @property
+    def rows(self) -> int:
+        return int(self.manifest["rows"])
+
+    @property
+    def n_cycles(self) -> int:
+        return len(self.cycle_starts)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the source data (train and test); the feature store keys tables by it."""
+        return self.manifest["fingerprint"]
+
+    def cycle_bounds(self) -> np.ndarray:
+        """(n_cycles, 2) array of [start, end) rows of each quake cycle."""
+        ends = np.append(self.cycle_starts[1:], self.rows)
+        return np.stack([self.cycle_starts, ends], axis=1)
+
+    def cycle_of(self, rows) -> np.ndarray:
+        """Cycle id of each row index: cycle k holds rows [cycle_starts[k], cycle_starts[k+1])."""
+        rows = np.asarray(rows)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.rows):
+            raise IndexError(f"row index out of range [0, {self.rows})")
+        return np.searchsorted(self.cycle_starts, rows, side="right") - 1

@@ -1,0 +1,115 @@
+"""Data commands: ``lanl download``, ``lanl ingest``, ``lanl info`` and the one-command ``lanl run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+DEFAULT_SYNTH_DIR = Path("data") / "synthetic"
+
+_data_arg = click.argument("data", type=click.Path(path_type=Path))
+_cache_opt = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cache folder (default: DATA/.lanl-cache). Use it when DATA is read-only.",
+)
+
+
+@click.command()
+@_data_arg
+@click.option("--competition", default="LANL-Earthquake-Prediction", show_default=True)
+def download(data: Path, competition: str) -> None:
+    """Download the competition files into DATA through the Kaggle API.
+
+    Needs a Kaggle API token and internet; otherwise it says what to do instead (copy the files by hand, or
+    use `lanl synth DATA`).
+    """
+    from lanl.kaggle_api import download_competition
+
+    out = download_competition(data, competition)
+    click.echo(f"downloaded {competition} into {out}")
+
+
+@click.command()
+@_data_arg
+@_cache_opt
+@click.option("--force", is_flag=True, help="Rebuild the cache even when the sources are unchanged.")
+def ingest(data: Path, cache_dir: Path | None, force: bool) -> None:
+    """Stream DATA/train.csv (and the test segments) once into a memory-mapped cache.
+
+    DATA is the Kaggle layout: train.csv, test/seg_*.csv, sample_submission.csv (or Kaggle's zip files). Every
+    row is validated; a bad row stops the run with the file, line and problem, and no cache is left behind.
+    A rerun on unchanged sources is a no-op.
+    """
+    from lanl.ingest import ingest as run_ingest
+
+    res = run_ingest(data, cache_dir, force=force)
+    c = res.cache
+    if res.skipped:
+        click.echo(f"cache up to date: {c.root} ({c.rows:,} rows, {c.n_cycles} cycles)")
+    else:
+        rate = c.rows / res.seconds / 1e6 if res.seconds else float("nan")
+        click.echo(
+            f"cached {c.rows:,} rows, {c.n_cycles} cycles, {len(c.test_ids):,} test segments "
+            f"in {res.seconds:.1f} s ({rate:.1f} M rows/s) -> {c.root}"
+        )
+
+
+@click.command()
+@_data_arg
+@_cache_opt
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
+    """Print rows, quake cycles (rows and seconds) and signal statistics of DATA (ingesting it if needed)."""
+    from lanl.ingest import require_cache
+    from lanl.summary import format_summary, summarize
+
+    summary = summarize(require_cache(data, cache_dir))
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary, str(data)))
+
+
+@click.command()
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Kaggle-layout data folder. Default: a synthetic dataset generated in {DEFAULT_SYNTH_DIR}/.",
+)
+@_cache_opt
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic dataset.")
+def run(data: Path | None, cache_dir: Path | None, seed: int) -> None:
+    """The whole pipeline in one command (currently: data -> ingest -> summary).
+
+    With no --data, a synthetic lab-quake dataset is generated first (once; reruns reuse it and the cache).
+    """
+    from lanl.ingest import ingest as run_ingest
+    from lanl.summary import format_summary, summarize
+
+    if data is None:
+        data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed)
+    res = run_ingest(data, cache_dir)
+    click.echo(format_summary(summarize(res.cache), str(data)))
+    click.echo(f"cache: {res.cache.root}")
+
+
+def ensure_synthetic(folder: Path, seed: int) -> Path:
+    """Generate the default synthetic dataset into ``folder`` unless one with this seed is already there."""
+    from lanl import synth
+
+    info_file = folder / "synth_info.json"
+    if info_file.exists():
+        try:
+            if json.loads(info_file.read_text()).get("seed") == seed:
+                return folder
+        except ValueError:
+            pass
+    click.echo(f"generating the synthetic dataset in {folder} (seed {seed})")
+    synth.generate(folder, seed=seed)
+    return folder
+
+
+COMMANDS = [download, ingest, info, run]

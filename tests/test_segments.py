@@ -1,0 +1,93 @@
+"""Segments: windows never straddle a failure, labels are the ttf of the last row, seeds reproduce."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lanl.errors import LanlError
+from lanl.ingest import ingest
+from lanl.segments import SegmentSpec, iter_blocks, load_block, test_segments, train_segments
+
+L = 10_000
+
+
+@pytest.fixture
+def cache(small_data):
+    data, sig, _, starts, ids = small_data
+    ttf = pd.read_csv(data / "train.csv")["time_to_failure"].to_numpy()  # the doubles the text holds
+    return ingest(data, segment_length=1000).cache, sig, ttf, starts
+
+
+def _check_windows(table, sig, ttf, starts, length):
+    ends = np.append(starts[1:], len(sig))
+    for row in table.itertuples():
+        k = row.cycle
+        assert starts[k] <= row.start and row.start + length <= ends[k], "window straddles a failure"
+        assert row.label == ttf[row.start + length - 1]
+        assert row.seg_id == f"train_{row.start}"
+
+
+def test_non_overlapping_windows(cache):
+    c, sig, ttf, starts = cache
+    t = train_segments(c, SegmentSpec(length=L))
+    ends = np.append(starts[1:], len(sig))
+    assert len(t) == sum((e - s) // L for s, e in zip(starts, ends))
+    _check_windows(t, sig, ttf, starts, L)
+    for _, g in t.groupby("cycle"):
+        assert (np.diff(g["start"]) == L).all()
+
+
+def test_strided_windows(cache):
+    c, sig, ttf, starts = cache
+    t = train_segments(c, SegmentSpec(length=L, stride=2_500))
+    ends = np.append(starts[1:], len(sig))
+    assert len(t) == sum(len(range(s, e - L + 1, 2_500)) for s, e in zip(starts, ends))
+    _check_windows(t, sig, ttf, starts, L)
+
+
+def test_random_windows_are_seeded(cache):
+    c, sig, ttf, starts = cache
+    a = train_segments(c, SegmentSpec(length=L, n_random=40, seed=3))
+    b = train_segments(c, SegmentSpec(length=L, n_random=40, seed=3))
+    d = train_segments(c, SegmentSpec(length=L, n_random=40, seed=4))
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["start"].equals(d["start"])
+    assert len(a) == 40 and a["start"].is_unique
+    _check_windows(a, sig, ttf, starts, L)
+
+
+def test_blocks_hold_the_signal(cache):
+    c, sig, ttf, starts = cache
+    t = train_segments(c, SegmentSpec(length=L, stride=7_000))
+    seen = 0
+    for part, block in iter_blocks(c, t, batch=3, length=L):
+        assert block.dtype == np.int16 and block.shape == (len(part), L)
+        for s, row in zip(part["start"], block):
+            np.testing.assert_array_equal(row, sig[s : s + L])
+        seen += len(part)
+    assert seen == len(t)
+
+
+def test_test_segments(cache, small_data):
+    c, *_ = cache
+    _, _, _, _, ids = small_data
+    t = test_segments(c)
+    assert list(t["seg_id"]) == ids
+    block = load_block(c, t.iloc[[2, 0]])
+    ref = pd.read_csv(small_data[0] / "test" / f"{ids[2]}.csv")["acoustic_data"].to_numpy()
+    np.testing.assert_array_equal(block[0], ref)
+
+
+def test_spec_validation_and_key():
+    assert SegmentSpec().key() == SegmentSpec().key()
+    assert SegmentSpec(stride=15_000).key() != SegmentSpec().key()
+    with pytest.raises(LanlError):
+        SegmentSpec(stride=0)
+    with pytest.raises(LanlError):
+        SegmentSpec(stride=10, n_random=5)
+
+
+def test_window_longer_than_every_cycle(cache):
+    c, *_ = cache
+    with pytest.raises(LanlError, match="no 100,000-row window fits"):
+        train_segments(c, SegmentSpec(length=100_000))
