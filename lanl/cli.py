@@ -34,22 +34,10 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import data
+    from lanl.commands import data, synth
 
-    for mod in (data,):
-        for cmd in mod.COMMANDS:
-            main.add_command(cmd)
-    # Optional command modules written by later stages: registered when present.
-    import importlib
-
-    for name in ("synth", "features"):
-        try:
-            mod = importlib.import_module(f"lanl.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"lanl.commands.{name}":
-                raise
-            continue
-        for cmd in mod.COMMANDS:
+    for module in (synth, data):
+        for cmd in module.COMMANDS:
             main.add_command(cmd)
 
 

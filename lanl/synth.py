@@ -1,0 +1,883 @@
+"""A synthetic lab-quake dataset in the exact Kaggle layout of "LANL Earthquake Prediction".
+
+``generate(out_dir)`` writes ``train.csv`` (``acoustic_data,time_to_failure``), ``test/seg_<hex>.csv``
+(``acoustic_data``, ``segment_length`` rows each), ``sample_submission.csv`` (``seg_id,time_to_failure``) and
+``synth_info.json`` (seed, sizes and the true ``cycle_starts``). Same seed, same bytes.
+
+Time and labels
+---------------
+The lab records samples in blocks of ``BLOCK = 4096`` with a recording gap between blocks. Inside a block
+``time_to_failure`` falls by ``SAMPLE_DT = 1.1e-9`` s per sample; across a block boundary it falls by
+``SAMPLE_DT + gap_c``. Train holds ``cycles`` stick-slip cycles; cycle ``c`` lasts ``T_c ~ U(7, 16)`` s from one
+failure to the next, like the real ones. The real file spends ~40M rows on a cycle; here ``rows`` is shared out
+between the cycles in proportion to their recorded spans ``S_c`` (each gets at least ``MIN_SEGMENTS_PER_CYCLE``
+segments), so a cycle of ``n_c`` rows in ``B_c`` blocks gets the *scaled* gap::
+
+    gap_c = (S_c - n_c * SAMPLE_DT) / B_c        (real data: ~1.06e-3 s; default demo: ~1.6e-2 s)
+
+which keeps ``time_to_failure`` in real seconds while segments stay ``segment_length`` rows. Failures fall in a
+recording gap (as in the real file, where row 5,656,573 reads 0.000795 and the next 11.54), so cycles start on a
+block boundary. The first cycle starts mid-cycle (``S_0 = f_0 T_0``, ``f_0 ~ U(0.15, 0.5)``; the real file starts
+at 1.469 s) and the last one ends before its failure (``S_K = f_K T_K``, ``f_K ~ U(0.5, 0.9)``).
+
+Signal
+------
+With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sample is::
+
+    x = clip(rint(level_c + d(t) + a_c (s(t) + E(t) + F(t)) b(t)), -32768, 32767)
+
+* ``level_c ~ N(4.5, level_sd)``; held-out test cycles are shifted by ``test_level_shift = -0.35`` (the real
+  test set averages 4.15, train ~4.5); ``d(t)`` a slow drift, piecewise linear through ``N(0, drift_sd)`` knots
+  every ``knot_rows`` rows;
+* ``a_c ~ logN(0, amp_sd)``: the cycle's gain (sensor coupling varies from cycle to cycle);
+* ``b(t)``: unit-variance coloured noise matching the real spectrum: a sharp resonance at period 15.9 samples,
+  a broad one at period 28 with a zero at DC (see :func:`resonance`) and white noise, in shares
+  ``sharp_share``, ``broad_share`` and the rest;
+* ``s(t) = noise_sd (1 + noise_rise (u - 1/2)) exp(m_s(t))``: the background level, slowly rising towards
+  failure, ``m_s`` a slow knot noise of sd ``noise_mod_sd``;
+* ``E(t)``: the envelope of acoustic-emission events, Poisson in time with rate per row
+  ``lambda(u) = event_rate A_c exp(m_e(t) - sd^2/2) (floor + (1 - floor) u^p) / (floor + (1 - floor) / (p + 1))``
+  (mean ``event_rate A_c`` over a cycle; ``A_c ~ logN(0, activity_sd)`` and the knot noise ``m_e`` of sd
+  ``rate_mod_sd`` make the precursor noisy, so no single feature reads the label off), each event a jump of
+  Pareto amplitude (``P(A > a) = (event_min / a)^event_alpha``, capped at ``event_max``) decaying as
+  ``exp(-t / event_decay)``: bursts of the same coloured noise, more and more of them as failure approaches;
+* ``F(t)``: the failure burst, an envelope jump of ``U(failure_amp)`` (``|x|`` in the thousands, clipped to int16
+  like the real spikes) decaying over ``failure_decay`` rows, ``failure_before_rows`` rows before each failure.
+
+Calibration (``python3 benchmarks/calibrate_synth.py``, against 48 real test segments): the 5/50/95th
+percentiles across segments of mean, std, kurtosis, q05, q95 and max|x| sit close to the real ones, the
+spectrum matches in broad bands (peak at period ~16 samples, most power at periods 15-50), and over
+non-overlapping train windows the best simple features (count of |x - median| > 10, quantiles of the rolling
+std, q05, q95) correlate with the label at |r| ~0.6-0.7 (seeds 0-6), as on the real data, not ~0.95. One known
+difference: cycles are ~20 segments long here against ~260 in the lab, so ~2-5% of segments hold a failure
+spike (|x| > 1000) against 0.76% of the real test set.
+
+Cycles are simulated in chunks of ``CHUNK_ROWS`` with the filter states carried over, so memory is bounded and
+the output does not depend on anything but the arguments. Test segments are cut from extra held-out cycles
+(never in train.csv) drawn the same way: non-overlapping windows, ``M`` of them picked at random.
+
+Speed (defaults ``rows=24_000_000``, ``cycles=8``, ``test_segments=64``; a 365 MB train.csv): ``generate`` takes
+~5.5 s and ``python3 -m lanl synth DIR`` ~7 s wall on the shared 2-core dev machine (measured under a load
+of ~3), plus ~1.5 s on the very first run to compile the numba formatting kernels (cached afterwards). Most
+of it is the Gaussian draws (~2 s) and the CSV formatting (~2 s). The 2,624 ids of the real
+sample_submission.csv take ~65 s (394M test rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+from scipy.signal import lfilter
+
+from lanl.errors import DataError, LanlError
+from lanl.fsutil import atomic_dir
+from lanl.progress import progress
+
+DEFAULT_ROWS = 24_000_000
+DEFAULT_CYCLES = 8
+DEFAULT_TEST_SEGMENTS = 64
+SEGMENT_LENGTH = 150_000
+MIN_SEGMENTS_PER_CYCLE = 4
+BLOCK = 4096
+SAMPLE_DT = 1.1e-9
+CYCLE_SECONDS = (7.0, 16.0)
+FIRST_FRACTION = (0.15, 0.5)
+LAST_FRACTION = (0.5, 0.9)
+CHUNK_ROWS = 1 << 20
+BIN_ROWS = 1024
+TEST_POOL = 1.25
+INFO_VERSION = 1
+TTF_RANGE = (1e-11, 1e10)
+
+_STREAM_PLAN, _STREAM_TRAIN, _STREAM_TEST, _STREAM_IDS, _STREAM_WINDOWS = 0, 1, 2, 3, 4
+_PARAMS = 10  # offset of the per-cycle parameter streams
+_SEG_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class SignalModel:
+    """The generator's physical constants (see the module docstring for the model they parametrise)."""
+
+    level: float = 4.5
+    level_sd: float = 0.15
+    test_level_shift: float = -0.35
+    drift_sd: float = 0.15
+    knot_rows: int = 300_000
+    amp_sd: float = 0.03
+    noise_sd: float = 3.2
+    noise_rise: float = 0.06
+    noise_mod_sd: float = 0.04
+    sharp_period: float = 15.9
+    sharp_r: float = 0.975
+    sharp_share: float = 0.48
+    broad_period: float = 28.0
+    broad_r: float = 0.95
+    broad_share: float = 0.42
+    event_rate: float = 5e-4
+    activity_sd: float = 0.2
+    rate_mod_sd: float = 0.45
+    rate_floor: float = 0.15
+    rate_power: float = 1.0
+    event_min: float = 8.0
+    event_alpha: float = 2.2
+    event_max: float = 120.0
+    event_decay: float = 150.0
+    failure_amp: tuple[float, float] = (500.0, 2000.0)
+    failure_decay: float = 3000.0
+    failure_before_rows: tuple[int, int] = (7_500, 90_000)
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    """One simulated cycle: where its rows go, its clock, and its random parameters.
+
+    ``ttf`` of cycle row ``j`` is ``ttf_first - j * SAMPLE_DT - ((j + block_offset) // BLOCK) * gap``.
+    """
+
+    index: int
+    stream: int
+    start: int
+    rows: int
+    span: float
+    duration: float
+    ttf_first: float
+    gap: float
+    block_offset: int
+    level: float
+    amp: float
+    activity: float
+    burst_row: int
+    burst_amp: float
+
+
+@dataclass(frozen=True)
+class SynthInfo:
+    """What ``generate`` wrote: sizes, the true cycle starts (0-based data rows) and the paths."""
+
+    out_dir: Path
+    seed: int
+    rows: int
+    cycles: int
+    test_segments: int
+    segment_length: int
+    cycle_starts: np.ndarray
+    test_ids: tuple[str, ...]
+    cycle_durations: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def train_csv(self) -> Path:
+        return self.out_dir / "train.csv"
+
+    @property
+    def test_dir(self) -> Path:
+        return self.out_dir / "test"
+
+    @property
+    def sample_submission_csv(self) -> Path:
+        return self.out_dir / "sample_submission.csv"
+
+    @property
+    def info_json(self) -> Path:
+        return self.out_dir / "synth_info.json"
+
+    def to_json(self) -> dict:
+        return {
+            "version": INFO_VERSION,
+            "seed": self.seed,
+            "rows": self.rows,
+            "cycles": self.cycles,
+            "test_segments": self.test_segments,
+            "segment_length": self.segment_length,
+            "cycle_starts": [int(s) for s in self.cycle_starts],
+            "cycle_durations_s": [float(d) for d in self.cycle_durations],
+            "test_ids": list(self.test_ids),
+            "block": BLOCK,
+            "sample_dt": SAMPLE_DT,
+        }
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> SynthInfo:
+        """Read ``out_dir/synth_info.json`` back."""
+        out_dir = Path(out_dir)
+        try:
+            d = json.loads((out_dir / "synth_info.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                out_dir / "synth_info.json", f"cannot read synthetic dataset info: {exc}"
+            ) from None
+        return cls(
+            out_dir=out_dir,
+            seed=d["seed"],
+            rows=d["rows"],
+            cycles=d["cycles"],
+            test_segments=d["test_segments"],
+            segment_length=d["segment_length"],
+            cycle_starts=np.asarray(d["cycle_starts"], dtype=np.int64),
+            test_ids=tuple(d["test_ids"]),
+            cycle_durations=np.asarray(d["cycle_durations_s"], dtype=np.float64),
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Planning: cycle lengths, clocks and per-cycle parameters
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
+    """An independent random stream per (seed, purpose, index): changing one part never shifts another."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, index)))
+
+
+def min_rows(cycles: int, segment_length: int = SEGMENT_LENGTH) -> int:
+    """The fewest train rows ``generate`` accepts for ``cycles`` cycles."""
+    return cycles * (MIN_SEGMENTS_PER_CYCLE * segment_length + BLOCK)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a cycle sits and what it records, before its random parameters are drawn."""
+
+    index: int
+    start: int
+    rows: int
+    span: float
+    duration: float
+    block_offset: int
+    failure: bool
+
+
+def _split_rows(rows: int, spans: np.ndarray, head: int, segment_length: int) -> np.ndarray:
+    """Cycle start rows: a floor per cycle plus the rest in proportion to ``spans``, snapped to block starts.
+
+    Blocks start at rows ``head + k * BLOCK`` (the first block holds ``head`` rows); the floor leaves each
+    cycle at least ``MIN_SEGMENTS_PER_CYCLE`` segments after snapping."""
+    floor = MIN_SEGMENTS_PER_CYCLE * segment_length + BLOCK
+    target = floor + (rows - len(spans) * floor) * spans / spans.sum()
+    bounds = np.cumsum(target)[:-1]
+    snapped = head + BLOCK * np.rint((bounds - head) / BLOCK).astype(np.int64)
+    return np.concatenate([[0], snapped]).astype(np.int64)
+
+
+def _clock(lay: _Layout, rng: np.random.Generator) -> tuple[float, float]:
+    """(ttf of the first row, gap) of a cycle of ``lay.rows`` rows recording ``lay.span`` seconds.
+
+    The gap spreads the span over the cycle's blocks: ``gap = (span - rows * SAMPLE_DT) / blocks``. Ending in a
+    failure, the last row reads ``tau * gap`` with ``tau ~ U(0.05, 0.95)`` (the failure falls in the gap after
+    it); otherwise the cycle is ``duration`` s long and recording stops ``span`` s into it."""
+    last_beta = (lay.rows - 1 + lay.block_offset) // BLOCK
+    gap = (lay.span - lay.rows * SAMPLE_DT) / (last_beta + 1)
+    if gap < SAMPLE_DT:
+        raise LanlError(
+            f"{lay.rows:,} rows in one {lay.span:.2f}-second cycle leave no recording gap between blocks: "
+            "use fewer rows or more cycles"
+        )
+    if not lay.failure:
+        return lay.duration, gap
+    elapsed = (lay.rows - 1) * SAMPLE_DT + last_beta * gap
+    return rng.uniform(0.05, 0.95) * gap + elapsed, gap
+
+
+def _cycle_plan(seed: int, stream: int, lay: _Layout, level: float, model: SignalModel) -> CyclePlan:
+    """Draw one cycle's clock and random parameters from its own stream."""
+    rng = _rng(seed, _PARAMS + stream, lay.index)
+    ttf_first, gap = _clock(lay, rng)
+    burst_row, burst_amp = -1, 0.0
+    if lay.failure:
+        before = int(rng.integers(*model.failure_before_rows))
+        burst_row, burst_amp = max(0, lay.rows - 1 - before), float(rng.uniform(*model.failure_amp))
+    return CyclePlan(
+        index=lay.index,
+        stream=stream,
+        start=lay.start,
+        rows=lay.rows,
+        span=lay.span,
+        duration=lay.duration,
+        ttf_first=float(ttf_first),
+        gap=float(gap),
+        block_offset=lay.block_offset,
+        level=float(level + rng.normal(0.0, model.level_sd)),
+        amp=float(np.exp(rng.normal(0.0, model.amp_sd))),
+        activity=float(np.exp(rng.normal(0.0, model.activity_sd))),
+        burst_row=burst_row,
+        burst_amp=burst_amp,
+    )
+
+
+def plan_train(seed: int, rows: int, cycles: int, segment_length: int, model: SignalModel) -> list[CyclePlan]:
+    """The train cycles: durations, a partial first and last cycle, rows per cycle on block boundaries."""
+    rng = _rng(seed, _STREAM_PLAN)
+    durations = rng.uniform(*CYCLE_SECONDS, cycles)
+    fraction = np.ones(cycles)
+    fraction[0] = rng.uniform(*FIRST_FRACTION)
+    fraction[-1] = rng.uniform(*LAST_FRACTION)
+    head = int(rng.integers(1, BLOCK + 1))
+    starts = _split_rows(rows, durations * fraction, head, segment_length)
+    ends = np.append(starts[1:], rows)
+    layouts = [
+        _Layout(
+            index=c,
+            start=int(starts[c]),
+            rows=int(ends[c] - starts[c]),
+            span=float(durations[c] * fraction[c]),
+            duration=float(durations[c]),
+            block_offset=(BLOCK - head) % BLOCK if c == 0 else 0,
+            failure=c < cycles - 1,
+        )
+        for c in range(cycles)
+    ]
+    return [_cycle_plan(seed, _STREAM_TRAIN, lay, model.level, model) for lay in layouts]
+
+
+def plan_test(
+    seed: int, rows_per_second: float, n_windows: int, segment_length: int, model: SignalModel
+) -> list[CyclePlan]:
+    """Held-out full cycles, at train's rows per second, until they hold ``TEST_POOL * n_windows`` windows."""
+    rng = _rng(seed, _STREAM_PLAN, 1)
+    plans: list[CyclePlan] = []
+    windows = 0
+    while windows < math.ceil(TEST_POOL * n_windows):
+        duration = float(rng.uniform(*CYCLE_SECONDS))
+        rows = max(int(rows_per_second * duration) // BLOCK * BLOCK, segment_length + BLOCK)
+        lay = _Layout(len(plans), 0, rows, duration, duration, 0, True)
+        plans.append(_cycle_plan(seed, _STREAM_TEST, lay, model.level + model.test_level_shift, model))
+        windows += rows // segment_length
+    return plans
+
+
+def rows_per_second(plans: list[CyclePlan]) -> float:
+    """Recorded rows per second of (scaled) lab time over ``plans``."""
+    return sum(p.rows for p in plans) / sum(p.span for p in plans)
+
+
+def ttf_at(plan: CyclePlan, j: np.ndarray) -> np.ndarray:
+    """time_to_failure of cycle rows ``j`` (see :class:`CyclePlan`)."""
+    beta = (j + plan.block_offset) // BLOCK
+    return plan.ttf_first - j * SAMPLE_DT - beta * plan.gap
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Signal: background resonances, acoustic-emission events and the failure burst
+# ----------------------------------------------------------------------------------------------------------
+
+
+def resonance(period: float, r: float, *, zero_dc: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``lfilter`` coefficients ``(b, a)`` of a unit-variance resonance at ``period`` samples.
+
+    ``y_t = 2 r cos(w) y_{t-1} - r^2 y_{t-2} + g (eps_t - z eps_{t-1})`` with ``w = 2 pi / period``, ``z = 1``
+    to put a zero at DC (an acoustic sensor passes no DC) or 0, and ``g = 1 / sqrt(sum_k h_k^2)`` (``h``: the
+    impulse response), so ``y`` has unit variance for unit-variance white ``eps``."""
+    a = np.array([1.0, -2 * r * math.cos(2 * math.pi / period), r * r])
+    b = np.array([1.0, -1.0]) if zero_dc else np.array([1.0])
+    impulse = np.zeros(int(40 / (1 - r)) + 64)
+    impulse[0] = 1.0
+    h = lfilter(b, a, impulse)
+    return b / math.sqrt(float(h @ h)), a
+
+
+@dataclass
+class _State:
+    """Filter states carried from one chunk of a cycle to the next."""
+
+    sharp: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    broad: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    event: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    burst: np.ndarray = field(default_factory=lambda: np.zeros(1))
+
+
+def _knots(rng: np.random.Generator, rows: int, model: SignalModel) -> np.ndarray:
+    """Slow random processes of a cycle, as knot values every ``knot_rows`` rows: row 0 holds the positions,
+    then the level drift ``d``, the log noise modulation ``m_s`` and the log event-rate modulation ``m_e``."""
+    n = rows // model.knot_rows + 2
+    sds = np.array([model.drift_sd, model.noise_mod_sd, model.rate_mod_sd])
+    return np.vstack([np.arange(n) * float(model.knot_rows), rng.normal(0.0, 1.0, (3, n)) * sds[:, None]])
+
+
+def _envelope(plan: CyclePlan, model: SignalModel, knots: np.ndarray, rows: np.ndarray):
+    """Level, background scale ``a_c s(t)`` and event rate per row at cycle rows ``rows``."""
+    u = np.clip(1.0 - ttf_at(plan, rows) / plan.duration, 0.0, 1.0)
+    drift, noise_mod, rate_mod = (np.interp(rows, knots[0], k) for k in knots[1:])
+    scale = plan.amp * model.noise_sd * (1 + model.noise_rise * (u - 0.5)) * np.exp(noise_mod)
+    p, fl = model.rate_power, model.rate_floor
+    shape = (fl + (1 - fl) * u**p) / (fl + (1 - fl) / (p + 1))
+    rate = model.event_rate * plan.activity * np.exp(rate_mod - model.rate_mod_sd**2 / 2) * shape
+    return plan.level + drift, scale, rate
+
+
+def _background(rng: np.random.Generator, model: SignalModel, n: int, st: _State) -> np.ndarray:
+    """Unit-variance background: sharp and broad resonances plus white noise in the shares of the model."""
+    b_s, a_s = resonance(model.sharp_period, model.sharp_r)
+    b_b, a_b = resonance(model.broad_period, model.broad_r, zero_dc=True)
+    eps = rng.standard_normal((3, n))
+    sharp, st.sharp = lfilter(b_s * math.sqrt(model.sharp_share), a_s, eps[0], zi=st.sharp)
+    broad, st.broad = lfilter(b_b * math.sqrt(model.broad_share), a_b, eps[1], zi=st.broad)
+    white = math.sqrt(max(0.0, 1 - model.sharp_share - model.broad_share)) * eps[2]
+    return sharp + broad + white
+
+
+def _decay(tau: float) -> np.ndarray:
+    """``lfilter`` denominator of an exponential envelope ``E_t = exp(-1 / tau) E_{t-1} + kick_t``."""
+    return np.array([1.0, -math.exp(-1 / tau)])
+
+
+def _events(rng: np.random.Generator, model: SignalModel, rate: np.ndarray, n: int, st: _State) -> np.ndarray:
+    """Envelope of the acoustic-emission events: Poisson counts per ``BIN_ROWS`` bin, uniform positions in the
+    bin, amplitudes ``min(a_min U^(-1/alpha), event_max)``, each decaying with e-folding ``event_decay`` rows."""
+    width = np.minimum(BIN_ROWS, n - np.arange(len(rate)) * BIN_ROWS)
+    counts = rng.poisson(rate * width)
+    pos = np.repeat(np.arange(len(rate)) * BIN_ROWS, counts)
+    pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
+    amp = np.minimum(model.event_min * rng.random(len(pos)) ** (-1 / model.event_alpha), model.event_max)
+    kicks = np.zeros(n)
+    np.add.at(kicks, pos, amp)
+    out, st.event = lfilter([1.0], _decay(model.event_decay), kicks, zi=st.event)
+    return out
+
+
+def _burst(plan: CyclePlan, model: SignalModel, j0: int, n: int, st: _State) -> np.ndarray | None:
+    """Envelope of the failure burst over cycle rows ``j0 .. j0 + n`` (None before it starts)."""
+    if plan.burst_row < 0 or plan.burst_row >= j0 + n:
+        return None
+    kicks = np.zeros(n)
+    if plan.burst_row >= j0:
+        kicks[plan.burst_row - j0] = plan.burst_amp
+    out, st.burst = lfilter([1.0], _decay(model.failure_decay), kicks, zi=st.burst)
+    return out
+
+
+def _chunk(
+    rng: np.random.Generator,
+    plan: CyclePlan,
+    model: SignalModel,
+    knots: np.ndarray,
+    st: _State,
+    j0: int,
+    n: int,
+):
+    """int16 samples of cycle rows ``j0 .. j0 + n``: ``rint(level + d + a_c (s + E + F) b)`` clipped to int16
+    (the slow envelopes ``level + d``, ``s`` and the event rate are evaluated per ``BIN_ROWS`` bin)."""
+    centres = np.minimum(j0 + np.arange(0, n, BIN_ROWS) + BIN_ROWS // 2, plan.rows - 1)
+    level, scale, rate = _envelope(plan, model, knots, centres)
+    envelope = np.repeat(scale, BIN_ROWS)[:n] + plan.amp * _events(rng, model, rate, n, st)
+    burst = _burst(plan, model, j0, n, st)
+    if burst is not None:
+        envelope += plan.amp * burst
+    y = envelope * _background(rng, model, n, st) + np.repeat(level, BIN_ROWS)[:n]
+    return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
+
+
+def simulate_cycle(plan: CyclePlan, model: SignalModel, seed: int) -> Iterator[np.ndarray]:
+    """The cycle's int16 signal in chunks of ``CHUNK_ROWS`` rows (the filters start from a 4,000-row warm-up,
+    so the first rows look like the rest)."""
+    rng = _rng(seed, plan.stream, plan.index)
+    knots = _knots(rng, plan.rows, model)
+    st = _State()
+    _background(rng, model, 4000, st)
+    for j0 in range(0, plan.rows, CHUNK_ROWS):
+        yield _chunk(rng, plan, model, knots, st, j0, min(CHUNK_ROWS, plan.rows - j0))
+
+
+def simulate_train(
+    seed: int = 0,
+    rows: int = DEFAULT_ROWS,
+    cycles: int = DEFAULT_CYCLES,
+    segment_length: int = SEGMENT_LENGTH,
+    model: SignalModel | None = None,
+) -> Iterator[tuple[CyclePlan, np.ndarray, np.ndarray]]:
+    """train.csv's content in memory, chunk by chunk: ``(cycle plan, int16 signal, float64 ttf)``.
+
+    Exactly what ``generate`` writes (same arguments, same numbers), without the arguments' validation."""
+    model = model or SignalModel()
+    for plan in plan_train(seed, rows, cycles, segment_length, model):
+        j0 = 0
+        for x in simulate_cycle(plan, model, seed):
+            yield plan, x, ttf_at(plan, np.arange(j0, j0 + len(x), dtype=np.int64))
+            j0 += len(x)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# CSV formatting: numba kernels writing int16 and '%.11g' floats into a byte buffer
+# ----------------------------------------------------------------------------------------------------------
+
+_POW10 = np.array([10.0**k for k in range(23)])  # all exact doubles
+TRAIN_ROW_BYTES = 32  # '-32768' ',' '%.11g' (at most 17 chars) '\n'
+
+
+@njit(cache=True, inline="always")
+def _two_prod(a, b):
+    """``a * b == p + err`` exactly (Dekker's product with Veltkamp's split; no FMA needed)."""
+    p = a * b
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    al = a - ah
+    t = 134217729.0 * b
+    bh = t - (t - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+@njit(cache=True, inline="always")
+def _round_scaled(v, k, pow10):
+    """``v * 10**k`` rounded to an integer, half to even, exactly (``0 <= k <= 22``, result < 2**52).
+
+    With ``v 10^k = hi + lo`` exactly, ``n = floor(hi)`` and ``d = (hi - n) - 1/2`` (both exact): ``d`` is a
+    multiple of ulp(hi) and ``|lo| <= ulp(hi) / 2``, so the sign of ``d + lo`` is that of ``d`` when ``d != 0``,
+    else that of ``lo``; ``d = lo = 0`` is a true tie."""
+    hi, lo = _two_prod(v, pow10[k])
+    n = np.floor(hi)
+    d = (hi - n) - 0.5
+    m = np.int64(n)
+    if d > 0 or (d == 0 and (lo > 0 or (lo == 0 and m % 2 == 1))):
+        m += 1
+    return m
+
+
+@njit(cache=True, inline="always")
+def _g11_digits(v, pow10):
+    """(m, e) with ``10**10 <= m < 10**11`` and ``v ~ m 10^(e - 10)`` correctly rounded, for 1e-11 <= v < 1e10."""
+    e = np.int64(np.floor(np.log10(v)))
+    for _ in range(4):
+        m = _round_scaled(v, 10 - e, pow10)
+        if m >= 100_000_000_000:
+            e += 1
+        elif m < 10_000_000_000:
+            e -= 1
+        else:
+            break
+    return m, e
+
+
+@njit(cache=True, inline="always")
+def _put_digits(buf, pos, digits, a, b):
+    for i in range(a, b):
+        buf[pos] = digits[i]
+        pos += 1
+    return pos
+
+
+@njit(cache=True, inline="always")
+def _put_g11(v, buf, pos, digits, pow10):
+    """Write ``'%.11g' % v`` (``v == 0`` or ``1e-11 <= v < 1e10``) at ``buf[pos]``; return the new end.
+
+    %g with precision P=11 and decimal exponent X: fixed notation with P-1-X decimals when -4 <= X < P, else
+    ``d.ddde+XX``; trailing zeros (and a bare point) are removed."""
+    if v == 0.0:
+        buf[pos] = 48
+        return pos + 1
+    m, e = _g11_digits(v, pow10)
+    for i in range(10, -1, -1):
+        digits[i] = 48 + m % 10
+        m //= 10
+    nd = 11
+    while nd > 1 and digits[nd - 1] == 48:
+        nd -= 1
+    if 0 <= e:
+        pos = _put_digits(buf, pos, digits, 0, e + 1)
+        if nd > e + 1:
+            buf[pos] = 46
+            pos = _put_digits(buf, pos + 1, digits, e + 1, nd)
+        return pos
+    if e >= -4:
+        buf[pos], buf[pos + 1] = 48, 46
+        pos += 2
+        for _ in range(-e - 1):
+            buf[pos] = 48
+            pos += 1
+        return _put_digits(buf, pos, digits, 0, nd)
+    buf[pos] = digits[0]
+    pos += 1
+    if nd > 1:
+        buf[pos] = 46
+        pos = _put_digits(buf, pos + 1, digits, 1, nd)
+    buf[pos], buf[pos + 1] = 101, 45  # 'e-'
+    buf[pos + 2], buf[pos + 3] = 48 + (-e) // 10, 48 + (-e) % 10
+    return pos + 4
+
+
+@njit(cache=True, inline="always")
+def _put_int(x, buf, pos, digits):
+    """Write the decimal integer ``x`` at ``buf[pos]``; return the new end."""
+    if x < 0:
+        buf[pos] = 45
+        pos += 1
+        x = -x
+    k = 0
+    while True:
+        digits[k] = 48 + x % 10
+        x //= 10
+        k += 1
+        if x == 0:
+            break
+    for i in range(k - 1, -1, -1):
+        buf[pos] = digits[i]
+        pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _format_train(sig, ttf, buf, pow10):
+    """``'%d,%.11g\\n'`` rows into ``buf``; returns the bytes written."""
+    digits = np.empty(24, np.uint8)
+    pos = 0
+    for i in range(sig.shape[0]):
+        pos = _put_int(np.int64(sig[i]), buf, pos, digits)
+        buf[pos] = 44
+        pos = _put_g11(ttf[i], buf, pos + 1, digits, pow10)
+        buf[pos] = 10
+        pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _format_ints(sig, buf):
+    """``'%d\\n'`` rows into ``buf``; returns the bytes written."""
+    digits = np.empty(24, np.uint8)
+    pos = 0
+    for i in range(sig.shape[0]):
+        pos = _put_int(np.int64(sig[i]), buf, pos, digits)
+        buf[pos] = 10
+        pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _format_floats(values, buf, pow10):
+    """``'%.11g\\n'`` rows into ``buf``; returns the bytes written."""
+    digits = np.empty(24, np.uint8)
+    pos = 0
+    for i in range(values.shape[0]):
+        pos = _put_g11(values[i], buf, pos, digits, pow10)
+        buf[pos] = 10
+        pos += 1
+    return pos
+
+
+def _check_ttf_domain(ttf: np.ndarray) -> None:
+    ok = (ttf == 0) | ((ttf >= TTF_RANGE[0]) & (ttf < TTF_RANGE[1]))
+    if not ok.all():
+        raise ValueError(
+            f"'%.11g' kernel handles 0 and {TTF_RANGE[0]:g} <= v < {TTF_RANGE[1]:g}, got {ttf[~ok][0]!r}"
+        )
+
+
+def format_g11(values: np.ndarray) -> list[str]:
+    """``['%.11g' % v for v in values]`` through the writer's kernel (0 or 1e-11 <= v < 1e10)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    _check_ttf_domain(values)
+    buf = np.empty(len(values) * TRAIN_ROW_BYTES, np.uint8)
+    n = _format_floats(values, buf, _POW10)
+    return buf[:n].tobytes().decode().split("\n")[:-1]
+
+
+def format_train_rows(signal: np.ndarray, ttf: np.ndarray) -> bytes:
+    """train.csv data rows (``'%d,%.11g\\n'``) for int16 ``signal`` and float64 ``ttf``."""
+    ttf = np.ascontiguousarray(ttf, dtype=np.float64)
+    _check_ttf_domain(ttf)
+    buf = np.empty(len(signal) * TRAIN_ROW_BYTES, np.uint8)
+    return buf[: _format_train(np.ascontiguousarray(signal, dtype=np.int16), ttf, buf, _POW10)].tobytes()
+
+
+def format_signal_rows(signal: np.ndarray) -> bytes:
+    """Test segment data rows (``'%d\\n'``) for int16 ``signal``."""
+    buf = np.empty(len(signal) * 8, np.uint8)
+    return buf[: _format_ints(np.ascontiguousarray(signal, dtype=np.int16), buf)].tobytes()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Test ids, arguments and the writers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def random_test_ids(seed: int, n: int) -> list[str]:
+    """``n`` unique ``seg_<6 hex>`` ids drawn from the seed (in draw order; the writer sorts them)."""
+    if n > 16**6:
+        raise LanlError(f"test_segments={n:,} exceeds the {16**6:,} distinct 6-hex-digit segment ids")
+    rng = _rng(seed, _STREAM_IDS)
+    seen: dict[int, None] = {}
+    while len(seen) < n:
+        for v in rng.integers(0, 16**6, n - len(seen)):
+            seen.setdefault(int(v))
+    return [f"seg_{v:06x}" for v in seen]
+
+
+def read_sample_submission(path: str | Path) -> list[str]:
+    """The ``seg_id`` column of a sample_submission.csv, in file order; every id unique and file-name safe."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"cannot read sample submission: {exc}") from None
+    if not rows or not rows[0] or rows[0][0].strip().lstrip("\ufeff") != "seg_id":
+        raise DataError(
+            path, "expected a header starting with 'seg_id' (the Kaggle sample_submission.csv)", 1
+        )
+    ids: list[str] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows[1:], start=2):
+        sid = row[0].strip() if row else ""
+        if not _SEG_ID_RE.fullmatch(sid):
+            raise DataError(path, f"seg_id {sid!r} is empty or not a safe file name", line)
+        if sid in seen:
+            raise DataError(path, f"duplicate seg_id {sid!r}", line)
+        seen.add(sid)
+        ids.append(sid)
+    return ids
+
+
+def _check_int(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise LanlError(f"{name} must be an integer >= {low:,}, got {value!r}")
+    return int(value)
+
+
+def _check_sizes(seed, rows, cycles, test_segments, segment_length) -> None:
+    """Clear errors for arguments the generator cannot honour."""
+    _check_int("seed", seed, 0)
+    _check_int("cycles", cycles, 2)
+    _check_int("segment_length", segment_length, 1)
+    _check_int("rows", rows, 1)
+    if test_segments is not None:
+        _check_int("test_segments", test_segments, 0)
+    need = min_rows(cycles, segment_length)
+    if rows < need:
+        raise LanlError(
+            f"rows={rows:,} is too small for {cycles} cycles: each cycle needs at least {MIN_SEGMENTS_PER_CYCLE} "
+            f"segments of {segment_length:,} rows plus one {BLOCK:,}-row block, so rows must be >= {need:,}"
+        )
+
+
+def _test_ids(seed: int, test_segments: int | None, sample_submission) -> tuple[list[str], bool]:
+    """(ids in segment order, whether they came from a sample submission)."""
+    if sample_submission is None:
+        return random_test_ids(seed, DEFAULT_TEST_SEGMENTS if test_segments is None else test_segments), False
+    ids = read_sample_submission(sample_submission)
+    if test_segments is not None and test_segments != len(ids):
+        raise LanlError(
+            f"test_segments={test_segments:,} contradicts {sample_submission} ({len(ids):,} seg_ids); "
+            "leave test_segments out to use the file's count"
+        )
+    return ids, True
+
+
+def _check_out_dir(out_dir: str | Path) -> Path:
+    """Refuse to replace anything but an empty folder or an earlier synthetic dataset."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LanlError(f"{out_dir} exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "synth_info.json").is_file():
+        raise LanlError(
+            f"{out_dir} is not empty and holds no synth_info.json: refusing to replace it with a synthetic dataset"
+        )
+    return out_dir
+
+
+def _write_train(path: Path, plans: list[CyclePlan], model: SignalModel, seed: int) -> None:
+    bar = progress(total=sum(p.rows for p in plans), desc="train.csv", unit="row", unit_scale=True)
+    with open(path, "wb") as f, bar:
+        f.write(b"acoustic_data,time_to_failure\n")
+        for plan in plans:
+            j0 = 0
+            for x in simulate_cycle(plan, model, seed):
+                f.write(format_train_rows(x, ttf_at(plan, np.arange(j0, j0 + len(x), dtype=np.int64))))
+                j0 += len(x)
+                bar.update(len(x))
+
+
+def _pick_windows(seed: int, plans: list[CyclePlan], n: int, segment_length: int) -> list[tuple[int, int]]:
+    """``n`` distinct non-overlapping windows ``(cycle, start row)`` of the held-out cycles, in random order."""
+    rng = _rng(seed, _STREAM_WINDOWS)
+    pool = []
+    for p in plans:
+        offset = int(rng.integers(0, p.rows % segment_length + 1))
+        pool += [(p.index, offset + k * segment_length) for k in range((p.rows - offset) // segment_length)]
+    return [pool[i] for i in rng.permutation(len(pool))[:n]]
+
+
+def iter_test_segments(
+    seed: int, plans: list[CyclePlan], n: int, segment_length: int, model: SignalModel
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(k, int16 window)`` for the ``n`` test segments (``k``: position in the id list), cycle by cycle."""
+    windows = _pick_windows(seed, plans, n, segment_length)
+    for plan in plans:
+        mine = [(k, start) for k, (c, start) in enumerate(windows) if c == plan.index]
+        if mine:
+            signal = np.concatenate(list(simulate_cycle(plan, model, seed)))
+            for k, start in mine:
+                yield k, signal[start : start + segment_length]
+
+
+def simulate_test(
+    seed: int = 0,
+    rows: int = DEFAULT_ROWS,
+    cycles: int = DEFAULT_CYCLES,
+    test_segments: int = DEFAULT_TEST_SEGMENTS,
+    segment_length: int = SEGMENT_LENGTH,
+    model: SignalModel | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The test segments ``generate`` writes for these arguments, in memory: ``(k, int16 window)``, where
+    ``k`` indexes the ids in segment order (sample_submission order, or the random ids before sorting)."""
+    model = model or SignalModel()
+    train = plan_train(seed, rows, cycles, segment_length, model)
+    test = plan_test(seed, rows_per_second(train), test_segments, segment_length, model)
+    yield from iter_test_segments(seed, test, test_segments, segment_length, model)
+
+
+def _write_test(test_dir: Path, ids: list[str], plans, model: SignalModel, seed: int, segment_length: int):
+    test_dir.mkdir()
+    segments = iter_test_segments(seed, plans, len(ids), segment_length, model)
+    for k, window in progress(segments, total=len(ids), desc="test segments", unit="seg"):
+        (test_dir / f"{ids[k]}.csv").write_bytes(b"acoustic_data\n" + format_signal_rows(window))
+
+
+def _write_sample_submission(path: Path, ids: list[str]) -> None:
+    path.write_text("seg_id,time_to_failure\n" + "".join(f"{sid},0\n" for sid in ids))
+
+
+def generate(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    rows: int = DEFAULT_ROWS,
+    cycles: int = DEFAULT_CYCLES,
+    test_segments: int | None = None,
+    sample_submission: str | Path | None = None,
+    segment_length: int = SEGMENT_LENGTH,
+    model: SignalModel | None = None,
+) -> SynthInfo:
+    """Write a synthetic dataset in the Kaggle layout to ``out_dir`` (replaced whole, atomically).
+
+    ``test_segments`` defaults to ``DEFAULT_TEST_SEGMENTS``, or to the row count of ``sample_submission``,
+    whose ids are then used in its order (otherwise ids are random ``seg_<6 hex>``, written sorted).
+    ``out_dir`` must be absent, empty, or an earlier synthetic dataset. Raises ``LanlError`` on bad arguments."""
+    model = model or SignalModel()
+    _check_sizes(seed, rows, cycles, test_segments, segment_length)
+    ids, given = _test_ids(seed, test_segments, sample_submission)
+    out_dir = _check_out_dir(out_dir)
+    train = plan_train(seed, rows, cycles, segment_length, model)
+    test = plan_test(seed, rows_per_second(train), len(ids), segment_length, model)
+    info = SynthInfo(
+        out_dir=out_dir,
+        seed=seed,
+        rows=rows,
+        cycles=cycles,
+        test_segments=len(ids),
+        segment_length=segment_length,
+        cycle_starts=np.array([p.start for p in train], dtype=np.int64),
+        test_ids=tuple(ids if given else sorted(ids)),
+        cycle_durations=np.array([p.duration for p in train]),
+    )
+    with atomic_dir(out_dir) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a dataset folder is for reading
+        _write_train(tmp / "train.csv", train, model, seed)
+        _write_test(tmp / "test", ids, test, model, seed, segment_length)
+        _write_sample_submission(tmp / "sample_submission.csv", list(info.test_ids))
+        (tmp / "synth_info.json").write_text(json.dumps(info.to_json(), indent=2) + "\n")
+    return info
