@@ -81,7 +81,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="runs of each contender; the best time counts")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        work = Path(tmp)
+        work = Path(tmp).resolve()
         csv = args.csv.resolve() if args.csv else make_csv(args.rows, work)
         data = work / "only_train"  # train.csv alone, so both sides do the same work
         data.mkdir()
