@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import data, synth
+    from lanl.commands import data, features, synth
 
-    for module in (synth, data):
+    for module in (synth, data, features):
         for cmd in module.COMMANDS:
             main.add_command(cmd)
 

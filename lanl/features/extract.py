@@ -1,0 +1,221 @@
+"""Extraction: segments in, one row of features per segment out.
+
+Segments travel as 2-D blocks of ``batch`` equal-length segments. For each block the views of the feature
+set are built (chains of manipulations sharing prefixes), each view becomes a :class:`Block` whose shared
+intermediates live only while that view's features run, and every feature group writes its columns. Train
+windows and test segments take the same path; only where the block comes from differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lanl.errors import LanlError
+from lanl.features.block import Block
+from lanl.features.featureset import FeatureSet, Step, load
+from lanl.features.manipulations import SegmentContext
+from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
+from lanl.features.runners import Runner, SerialRunner
+from lanl.progress import progress
+
+DEFAULT_BATCH = 4  # segments per block: 4.8 MB per float64 view of 150k-sample segments (fits in cache)
+KEY_COLUMNS = ["seg_id", "start", "cycle", "label"]
+
+
+# ------------------------------------------------------------------------------------------- validation
+def check_segments(values: np.ndarray, keys: Sequence) -> None:
+    """A LanlError naming the segment unless ``values`` is a 2-D block of finite int or float samples."""
+    if values.dtype.kind not in "iuf":
+        raise LanlError(f"segments must hold integer or float samples, got dtype {values.dtype}")
+    if values.ndim != 2 or values.shape[1] == 0:
+        raise LanlError(f"segment {keys[0] if len(keys) else '?'} is empty")
+    if values.dtype.kind == "f":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise LanlError(f"segment {keys[row]}: sample {col} is {values[row, col]} (NaN/inf not allowed)")
+
+
+def _check_length(item: Registered, params: dict, length: int, what: str, key) -> None:
+    need = item.min_length(**params)
+    if length < need:
+        raise LanlError(f"segment {key}: {what} needs at least {need} samples, the segment has {length}")
+
+
+# --------------------------------------------------------------------------------------------- the engine
+@dataclass
+class _Group:
+    """One call of a feature function: a feature on a view with all its requested parameter dicts."""
+
+    item: Registered
+    params: list[dict]
+    columns: list[int]
+    names: list[str]
+
+
+def _plan(fs: FeatureSet) -> dict[str, list[_Group]]:
+    """Feature groups per view, views in order of first use."""
+    plan: dict[str, dict[str, _Group]] = {}
+    for col, spec in enumerate(fs.features):
+        groups = plan.setdefault(spec.view, {})
+        group = groups.get(spec.feature)
+        if group is None:
+            group = groups[spec.feature] = _Group(FEATURES.get(spec.feature), [], [], [])
+        group.params.append(dict(spec.params))
+        group.columns.append(col)
+        group.names.append(spec.column)
+    return {view: list(groups.values()) for view, groups in plan.items()}
+
+
+class _Views:
+    """The arrays of a block's views, each chain prefix computed once (views sharing a prefix share it)."""
+
+    def __init__(self, values: np.ndarray, keys: Sequence, fs: FeatureSet):
+        self.keys = [str(k) for k in keys]
+        self.seed = fs.seed
+        self._arrays: dict[tuple[Step, ...], np.ndarray] = {(): values}
+
+    def array(self, chain: tuple[Step, ...]) -> np.ndarray:
+        if chain not in self._arrays:
+            x = self.array(chain[:-1])
+            step = chain[-1]
+            item = MANIPULATIONS.get(step.manipulation)
+            _check_length(
+                item, dict(step.params), x.shape[1], f"manipulation {step.manipulation}", self.keys[0]
+            )
+            ctx = SegmentContext(
+                self.keys, self.seed, json.dumps([s.to_dict() for s in chain], sort_keys=True)
+            )
+            self._arrays[chain] = item.func(x, ctx, **dict(step.params))
+        return self._arrays[chain]
+
+
+def compute_block(values: np.ndarray, keys: Sequence, fs: FeatureSet) -> np.ndarray:
+    """Features (n_segments, n_columns) of one block of equal-length segments, in ``fs.columns`` order."""
+    values = np.asarray(values)
+    check_segments(values, keys)
+    out = np.empty((values.shape[0], len(fs.features)))
+    views = _Views(values, keys, fs)
+    for view, groups in _plan(fs).items():
+        blk = Block.from_array(views.array(fs.chain(view)), views.keys)
+        for group in groups:
+            out[:, group.columns] = _run_group(group, blk)
+    _check_finite(out, fs, views.keys)
+    return out
+
+
+def _run_group(group: _Group, blk: Block) -> np.ndarray:
+    for params, name in zip(group.params, group.names, strict=True):
+        _check_length(group.item, params, blk.length, f"feature {name}", blk.keys[0])
+    if group.item.combiner:
+        return group.item.func(blk, group.params)
+    return np.stack([group.item.func(blk, **p) for p in group.params], axis=1)
+
+
+def _check_finite(out: np.ndarray, fs: FeatureSet, keys: Sequence[str]) -> None:
+    bad = ~np.isfinite(out)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise LanlError(f"segment {keys[row]}: feature {fs.columns[col]} is {out[row, col]} (not finite)")
+
+
+# ---------------------------------------------------------------------------------------- library calls
+def _block_task(task) -> np.ndarray:
+    values, keys, fs = task
+    return compute_block(values, keys, fs)
+
+
+def _as_rows(data) -> list[np.ndarray]:
+    if isinstance(data, np.ndarray):
+        if data.ndim not in (1, 2):
+            raise LanlError(f"segments must be a 1-D signal or a 2-D block, got shape {data.shape}")
+        return [data] if data.ndim == 1 else list(data)
+    rows = [np.asarray(row) for row in data]
+    for i, row in enumerate(rows):
+        if row.ndim != 1:
+            raise LanlError(f"segment {i}: expected a 1-D signal, got shape {row.shape}")
+    return rows
+
+
+def extract(
+    data,
+    feature_set: str | Path | FeatureSet = "kernel",
+    *,
+    keys: Sequence | None = None,
+    runner: Runner | None = None,
+    batch: int = DEFAULT_BATCH,
+) -> pd.DataFrame:
+    """Features of in-memory segments: a 1-D signal, a 2-D block (n_segments, n_samples) or a list of 1-D
+    signals (any lengths). Returns one row per segment, indexed by ``keys`` (default 0..n-1); the keys also
+    seed random manipulations, so a segment gets the same values in any batch."""
+    fs = load(feature_set)
+    rows = _as_rows(data)
+    keys = list(range(len(rows))) if keys is None else list(keys)
+    if len(keys) != len(rows):
+        raise LanlError(f"{len(keys)} keys for {len(rows)} segments")
+    spans = _equal_length_spans(rows, batch)
+    payloads = ((np.stack(rows[a:b]), keys[a:b], fs) for a, b in spans)  # lazily: the runner bounds memory
+    out = np.empty((len(rows), len(fs.features)))
+    for (a, b), values in zip(spans, (runner or SerialRunner()).map(_block_task, payloads), strict=True):
+        out[a:b] = values
+    return pd.DataFrame(out, index=pd.Index(keys, name="segment"), columns=fs.columns)
+
+
+def _equal_length_spans(rows: list[np.ndarray], batch: int) -> list[tuple[int, int]]:
+    """[start, stop) runs of consecutive equal-length rows, ``batch`` rows at most."""
+    spans, start = [], 0
+    while start < len(rows):
+        stop = start + 1
+        while stop < len(rows) and stop - start < batch and len(rows[stop]) == len(rows[start]):
+            stop += 1
+        spans.append((start, stop))
+        start = stop
+    return spans
+
+
+def _cache_task(task) -> np.ndarray:
+    from lanl.cache import SignalCache
+    from lanl.segments import load_block
+
+    root, part, length, fs = task
+    values = load_block(SignalCache.open(root), part, length)
+    return compute_block(values, list(part["seg_id"]), fs)
+
+
+def extract_segments(
+    cache,
+    table: pd.DataFrame,
+    feature_set: str | Path | FeatureSet = "kernel",
+    *,
+    runner: Runner | None = None,
+    batch: int = DEFAULT_BATCH,
+    length: int | None = None,
+    desc: str = "features",
+) -> pd.DataFrame:
+    """Features of the segments of ``table`` (lanl.segments.train_segments / test_segments) read from
+    ``cache`` (a SignalCache), ``batch`` at a time in the runner's workers. Returns the table's key columns
+    (seg_id, start, cycle, label) followed by the feature columns, in table order."""
+    fs = load(feature_set)
+    table = table.reset_index(drop=True)
+    tasks = [(cache.root, table.iloc[i : i + batch], length, fs) for i in range(0, len(table), batch)]
+    out = np.empty((len(table), len(fs.features)))
+    bar = progress(total=len(table), desc=desc, unit="seg")
+    with bar:
+        for (_, part, _, _), values in zip(
+            tasks, (runner or SerialRunner()).map(_cache_task, tasks), strict=True
+        ):
+            out[part.index] = values
+            bar.update(len(part))
+    features = pd.DataFrame(out, columns=fs.columns)
+    return pd.concat([table[KEY_COLUMNS], features], axis=1)
+
+
+def feature_columns(df: pd.DataFrame) -> list[str]:
+    """The feature columns of a table returned by extract_segments (everything but the key columns)."""
+    return [c for c in df.columns if c not in KEY_COLUMNS]
