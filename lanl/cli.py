@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import data, features, synth
+    from lanl.commands import data, features, models, submit, synth
 
-    for module in (synth, data, features):
+    for module in (synth, data, features, models, submit):
         for cmd in module.COMMANDS:
             main.add_command(cmd)
 

@@ -1,0 +1,161 @@
+"""Model commands: ``lanl folds``, ``lanl train`` and ``lanl report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_data_arg = click.argument("data", type=click.Path(path_type=Path))
+_cache_opt = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Signal cache folder (default: DATA/.lanl-cache; built when missing).",
+)
+_runs_opt = click.option(
+    "--runs",
+    "runs_dir",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Runs folder (run folders, and the shared folds in RUNS/_folds).",
+)
+
+
+@click.command()
+@_data_arg
+@click.option(
+    "--model", type=click.Choice(["lgbm", "cnn", "lstm"]), default=None, help="Model (default lgbm)."
+)
+@click.option("--features", default=None, help="Feature set of lgbm: winners, kernel, full or a .toml file.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML run config; the options given here override it.",
+)
+@click.option("--name", default=None, help="Run name (default: model-features-<config hash>).")
+@click.option("--seed", type=int, default=None, help="Model seed (default 0).")
+@click.option(
+    "--target",
+    type=click.Choice(["ttf", "fraction"]),
+    default=None,
+    help="Fit time_to_failure, or the fraction of the quake cycle elapsed (converted back).",
+)
+@click.option(
+    "--folds",
+    "folds_scheme",
+    type=click.Choice(["cycle", "loco", "kfold"]),
+    default=None,
+    help="CV scheme (default cycle: whole quake cycles per fold).",
+)
+@click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
+@_runs_opt
+@_cache_opt
+@click.option(
+    "--features-dir",
+    type=click.Path(path_type=Path),
+    default=Path("features"),
+    show_default=True,
+    help="Feature store folder.",
+)
+@click.option(
+    "--jobs", type=int, default=1, show_default=True, help="Feature extraction processes (0: one per core)."
+)
+def train(
+    data,
+    model,
+    features,
+    config_file,
+    name,
+    seed,
+    target,
+    folds_scheme,
+    folds_k,
+    runs_dir,
+    cache_dir,
+    features_dir,
+    jobs,
+):
+    """Cross-validate a model on DATA and write runs/<name>/.
+
+    The run folder holds the resolved config, seed, code version and folds id, the per-fold models, the OOF
+    predictions, the test predictions per fold and averaged, learning curves and metrics.json (CV MAE per
+    fold and per cycle next to the constant-median baseline). Same config and seed, same OOF.
+    """
+    from lanl.train import load_config
+    from lanl.train import train as run_train
+
+    config = load_config(
+        config_file,
+        model=model,
+        features=features,
+        name=name,
+        seed=seed,
+        target=target,
+        folds_scheme=folds_scheme,
+        folds_k=folds_k,
+    )
+    run_dir = run_train(
+        data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
+    )
+    _echo_run(run_dir)
+
+
+def _echo_run(run_dir: Path) -> None:
+    from lanl.runs import Run
+
+    run = Run.open(run_dir)
+    m = run.metrics
+    folds = "  ".join(f"{f['mae']:.3f}" for f in m["folds"])
+    click.echo(
+        f"{run.name}: CV MAE {m['cv_mae']:.3f} (median baseline {m['baseline_mae']:.3f}) "
+        f"on {m['n_segments']} windows, {m['scheme']} folds [{folds}] in {m['seconds']:.1f} s -> {run_dir}"
+    )
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Report folder (default: RUNS_PARENT/_reports/<run names>).",
+)
+def report(runs, out_dir):
+    """Write the CV report of one or more RUNS: report.html (self-contained) and report.md."""
+    from lanl.report import build_report
+
+    files = build_report(list(runs), out_dir)
+    click.echo(f"report: {files.html}\nsummary: {files.markdown}")
+
+
+@click.command()
+@_data_arg
+@click.option("--scheme", type=click.Choice(["cycle", "loco", "kfold"]), default="cycle", show_default=True)
+@click.option("--k", type=int, default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--length", type=int, default=150_000, show_default=True, help="Window length.")
+@click.option("--stride", type=int, default=0, show_default=True, help="Window stride (0: non-overlapping).")
+@_runs_opt
+@_cache_opt
+def folds(data, scheme, k, seed, length, stride, runs_dir, cache_dir):
+    """Make (or find) the CV folds of DATA's train windows and print them per fold."""
+    from lanl.folds import FoldSpec, ensure_folds
+    from lanl.ingest import require_cache
+    from lanl.runs import FOLDS_SUBDIR
+    from lanl.segments import SegmentSpec, train_segments
+
+    table = train_segments(require_cache(data, cache_dir), SegmentSpec(length=length, stride=stride or None))
+    made, path = ensure_folds(table, FoldSpec(scheme, k, seed), runs_dir / FOLDS_SUBDIR)
+    click.echo(f"folds {made.id} -> {path}")
+    for fold, _, valid in made.split(table):
+        cycles = sorted(set(table["cycle"].iloc[valid].tolist()))
+        click.echo(f"  fold {fold}: {len(valid):,} windows, cycles {', '.join(map(str, cycles))}")
+
+
+COMMANDS = [folds, train, report]

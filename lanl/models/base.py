@@ -1,0 +1,87 @@
+"""What every model shares: the estimator contract, parameter checking and row selection.
+
+A model is a dataclass estimator (scikit-learn rules: the dataclass ``__init__`` only stores parameters, ``fit``
+returns ``self``, learned state ends in ``_``) with:
+
+* ``kind`` (registry name) and ``input``: what it is fitted on -- ``"features"`` (a feature table's feature
+  columns), ``"signal"`` (raw int16 windows, shape (n, length)) or ``"chunks"`` (per-chunk feature sequences,
+  shape (n, steps, features));
+* ``fit(X, y, eval_set=None)``: ``eval_set=(X_stop, y_stop)`` turns early stopping on (the caller carves it out
+  of the training folds); ``predict(X)``; ``save(path)`` / ``load(path)``;
+* ``history_`` (learning curves: lists per metric) and ``refit_params()`` (the parameters that repeat the
+  early-stopped fit on more rows without a stopping set).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lanl.errors import LanlError
+
+
+def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """``params`` if every key is a field of the dataclass ``cls`` and every scalar value has the field's type
+    (an int passes for a float), else a LanlError naming the key (and listing the valid keys)."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise LanlError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(names)}")
+    hints = typing.get_type_hints(cls)
+    for key, value in params.items():
+        expected = hints.get(key)
+        if expected in _SCALARS and not _is_a(value, expected):
+            raise LanlError(f"{where}: {key} must be {_SCALARS[expected]}, got {value!r}")
+    return dict(params)
+
+
+_SCALARS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
+
+
+def _is_a(value, expected: type) -> bool:
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def get_params_json(model) -> dict[str, Any]:
+    """The model's parameters as plain JSON values."""
+    return {f.name: _plain(getattr(model, f.name)) for f in dataclasses.fields(model)}
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def take(X, idx: np.ndarray):
+    """Rows ``idx`` of a model input: a DataFrame, an array, or a lazy source with ``take``."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[idx]
+    if hasattr(X, "take") and not isinstance(X, np.ndarray):
+        return X.take(idx)
+    return X[idx]
+
+
+def n_rows(X) -> int:
+    return len(X)
+
+
+def check_xy(X, y) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or len(y) != n_rows(X):
+        raise LanlError(f"targets must be one value per row: {n_rows(X)} rows, targets of shape {y.shape}")
+    if not np.isfinite(y).all():
+        raise LanlError("targets hold NaN or infinite values")
+    if len(y) < 2:
+        raise LanlError(f"cannot fit on {len(y)} row(s)")
+    return y

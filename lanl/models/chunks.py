@@ -1,0 +1,64 @@
+"""Per-chunk feature sequences for the recurrent net (the public "RNN starter" inputs).
+
+A window of ``length`` samples is cut into ``length // chunk`` chunks (150 x 1,000 for a 150,000-sample
+window; a remainder at the start is dropped so the last chunk ends at the window's end). Each chunk gets the
+feature set :data:`CHUNK_SET`: mean, standard deviation, minimum and maximum of the chunk, of its last 100 and
+of its last 10 samples (12 features). lanl.features has no chunk mode; its extractor computes them on the
+reshaped (n * steps, chunk) block, so the numbers are the feature extractor's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lanl.errors import LanlError
+
+CHUNK_SET = {
+    "name": "rnn_chunk",
+    "description": "RNN starter: mean, std, min, max of the chunk, its last 100 and its last 10 samples",
+    "seed": 0,
+    "views": {
+        "tail_100": [{"manipulation": "tail", "n": 100}],
+        "tail_10": [{"manipulation": "tail", "n": 10}],
+    },
+    "features": [
+        {"feature": name, "views": ["signal", "tail_100", "tail_10"], "params": [params]}
+        for name, params in (("mean", {}), ("std", {"ddof": 0}), ("min", {}), ("max", {}))
+    ],
+}
+BATCH = 32  # windows per extraction block
+
+
+def chunk_block(block: np.ndarray, chunk: int = 1000, feature_set=None) -> np.ndarray:
+    """(n, steps, features) chunk features of an (n, length) block of windows."""
+    from lanl.features import compute_block, feature_set_from_dict
+
+    fs = feature_set or feature_set_from_dict(CHUNK_SET)
+    n, length = block.shape
+    steps = length // chunk
+    if steps < 1:
+        raise LanlError(f"windows of {length:,} samples hold no chunk of {chunk:,} samples")
+    chunks = np.ascontiguousarray(block[:, length - steps * chunk :]).reshape(n * steps, chunk)
+    keys = [f"chunk_{i}" for i in range(len(chunks))]
+    return compute_block(chunks, keys, fs).reshape(n, steps, len(fs.columns))
+
+
+def chunk_sequences(cache, table: pd.DataFrame, chunk: int = 1000, length: int | None = None) -> np.ndarray:
+    """Chunk-feature sequences of the windows of ``table`` (train windows or test segments) read from ``cache``."""
+    from lanl.features import feature_set_from_dict
+    from lanl.progress import progress
+    from lanl.segments import iter_blocks
+
+    fs = feature_set_from_dict(CHUNK_SET)
+    parts = []
+    blocks = iter_blocks(cache, table, batch=BATCH, length=length)
+    for _, block in progress(blocks, total=-(-len(table) // BATCH), desc="chunk features", unit="block"):
+        parts.append(chunk_block(block, chunk, fs))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def chunk_columns() -> list[str]:
+    from lanl.features import feature_set_from_dict
+
+    return list(feature_set_from_dict(CHUNK_SET).columns)

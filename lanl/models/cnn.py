@@ -1,0 +1,110 @@
+"""1D-CNN on the raw signal.
+
+Each window is centred on its own median, divided by a scale fitted on the training rows (the standard
+deviation of their centred samples) and compressed with ``sign(x) log1p(|x|)`` (the lab signal has spikes in
+the thousands). A strided front convolution (``front_kernel`` samples, stride ``front_stride``) downsamples the
+150,000 samples: the window is cut into frames of ``frame`` samples (a remainder at the start is dropped) and
+a convolution over ``front_kernel`` frames maps them to ``channels`` (a strided convolution of kernel
+``frame * front_kernel`` and stride ``frame``, computed as one matrix product per step); ``depth`` blocks of
+(kernel 8, stride 4) convolutions follow, and the mean and max over time feed a small head. Any window length
+works as long as the strides leave at least one step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from lanl.errors import LanlError
+from lanl.models.base import take
+from lanl.models.torch_base import TorchRegressor, out_length
+
+BLOCK_KERNEL, BLOCK_STRIDE = 8, 4
+SCALE_ROWS = 64  # training rows sampled to fit the input scale
+PREPARE_BYTES = 256 << 20  # inputs up to this size (as float32) are prepared once per fit
+
+
+@dataclass(repr=False, eq=False)
+class CNNRegressor(TorchRegressor):
+    channels: int = 16
+    frame: int = 32
+    front_kernel: int = 2
+    depth: int = 3
+    head: int = 16
+    crop: float = 0.7  # training batches see a random crop of this fraction of each window (augmentation)
+    epochs: int = 20
+
+    kind: ClassVar[str] = "cnn"
+    input: ClassVar[str] = "signal"
+    fitted_attrs: ClassVar[tuple[str, ...]] = ("scale_", "length_")
+
+    def _fit_inputs(self, X) -> None:
+        rows = np.random.default_rng(self.seed).permutation(len(X))[:SCALE_ROWS]
+        sample = _centred(np.asarray(take(X, np.sort(rows))))
+        self.scale_ = float(sample.std() or 1.0)
+        self.length_ = int(sample.shape[1])
+        self._check_length(int(self.length_ * min(self.crop, 1.0)))
+
+    def _check_length(self, length: int) -> None:
+        steps = out_length(length // self.frame, self.front_kernel, 1)
+        for _ in range(self.depth):
+            steps = out_length(steps, BLOCK_KERNEL, BLOCK_STRIDE)
+        if steps < 1:
+            raise LanlError(
+                f"CNN: windows of {length:,} samples are too short for frames of {self.frame} and "
+                f"depth {self.depth} (lower the depth or the stride)"
+            )
+
+    def _fetcher(self, X, device: torch.device):
+        """Row indices -> prepared batch; inputs up to PREPARE_BYTES are prepared once, larger ones per batch."""
+        if len(X) * self.length_ * 4 <= PREPARE_BYTES:
+            parts = [
+                self._prepare(take(X, np.arange(lo, min(lo + 256, len(X))))) for lo in range(0, len(X), 256)
+            ]
+            prepared = torch.from_numpy(np.concatenate(parts))
+            return lambda idx: prepared[idx].to(device)
+        return lambda idx: torch.from_numpy(self._prepare(take(X, idx))).to(device)
+
+    def _prepare(self, rows) -> np.ndarray:
+        x = _centred(np.asarray(rows)) / np.float32(self.scale_)
+        return np.sign(x) * np.log1p(np.abs(x))
+
+    def _build_net(self) -> nn.Module:
+        return SignalCNN(self.channels, self.frame, self.front_kernel, self.depth, self.head, self.crop)
+
+
+def _centred(block: np.ndarray) -> np.ndarray:
+    block = block.astype(np.float32)
+    return block - np.median(block, axis=1, keepdims=True)
+
+
+class SignalCNN(nn.Module):
+    def __init__(
+        self, channels: int, frame: int, front_kernel: int, depth: int, head: int, crop: float = 1.0
+    ):
+        super().__init__()
+        self.frame, self.crop = frame, crop
+        layers = _conv_block(frame, channels, front_kernel, 1)
+        for _ in range(depth):
+            layers += _conv_block(channels, channels, BLOCK_KERNEL, BLOCK_STRIDE)
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Linear(2 * channels, head), nn.ReLU(), nn.Linear(head, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.crop < 1.0:
+            keep = max(self.frame, int(x.shape[1] * self.crop))
+            start = int(torch.randint(0, x.shape[1] - keep + 1, ()))
+            x = x[:, start : start + keep]
+        n, length = x.shape
+        steps = length // self.frame
+        frames = x[:, length - steps * self.frame :].reshape(n, steps, self.frame).transpose(1, 2)
+        h = self.body(frames)
+        return self.head(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)).squeeze(-1)
+
+
+def _conv_block(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
+    return [nn.Conv1d(c_in, c_out, kernel, stride=stride), nn.BatchNorm1d(c_out), nn.ReLU()]

@@ -1,0 +1,95 @@
+"""The inputs each kind of model is fitted on, built from the signal cache:
+
+* ``features``: the feature set's tables from the feature store (computed once, then read back);
+* ``signal``: the raw windows, read lazily from the memory-mapped cache (:class:`WindowSource`);
+* ``chunks``: per-chunk feature sequences (:mod:`lanl.models.chunks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lanl.segments import SegmentSpec, load_block, test_segments, train_segments
+
+KEYS = ["seg_id", "start", "cycle", "label"]
+
+
+@dataclass
+class Inputs:
+    """A model's inputs: train keys and X, test ids and X (None without test segments), provenance."""
+
+    table: pd.DataFrame
+    X: Any
+    test_ids: list[str] | None = None
+    X_test: Any = None
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class WindowSource:
+    """Signal windows of a segment table, read from the cache only when sliced: ``take(idx)`` narrows the
+    rows, ``np.asarray(source)`` loads them as int16 (n, length)."""
+
+    cache: object
+    table: pd.DataFrame
+    length: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def take(self, idx) -> WindowSource:
+        return WindowSource(self.cache, self.table.iloc[np.asarray(idx)], self.length)
+
+    def __array__(self, dtype=None, copy=None):
+        block = load_block(self.cache, self.table, self.length)
+        return block if dtype is None else block.astype(dtype)
+
+
+def segment_spec(config) -> SegmentSpec:
+    return SegmentSpec(length=config.segments.length, stride=config.segments.stride or None)
+
+
+def build_inputs(model_cls, cache, config, *, features_dir: str | Path = "features", jobs: int = 1):
+    """The train and test inputs of ``model_cls`` (its ``input`` kind) for the run ``config``."""
+    spec = segment_spec(config)
+    table = train_segments(cache, spec)
+    test = test_segments(cache) if cache.test_ids else None
+    test_ids = list(test["seg_id"]) if test is not None else None
+    if model_cls.input == "features":
+        return _feature_inputs(cache, config.features, spec, test is not None, features_dir, jobs)
+    if model_cls.input == "signal":
+        X_test = WindowSource(cache, test) if test is not None else None
+        return Inputs(
+            table, WindowSource(cache, table, spec.length), test_ids, X_test, {"feature_set": "raw"}
+        )
+    from lanl.models.chunks import chunk_sequences
+
+    chunk = int(config.params.get("chunk", 1000))
+    X = chunk_sequences(cache, table, chunk, spec.length)
+    X_test = chunk_sequences(cache, test, chunk) if test is not None else None
+    return Inputs(table, X, test_ids, X_test, {"feature_set": "rnn_chunk", "chunk": chunk})
+
+
+def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool, features_dir, jobs: int):
+    from lanl.features import load_feature_set, make_runner
+    from lanl.features.store import FeatureStore, segment_features
+
+    fs = load_feature_set(feature_set)
+    store, runner = FeatureStore(features_dir), make_runner(jobs)
+    train, folder, _ = segment_features(cache, fs, part="train", spec=spec, store=store, runner=runner)
+    columns = [c for c in train.columns if c not in KEYS]
+    info = {
+        "feature_set": fs.name,
+        "feature_set_hash": fs.hash,
+        "n_features": len(columns),
+        "features_table": str(folder),
+    }
+    if not with_test:
+        return Inputs(train[KEYS], train[columns], info=info)
+    test, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
+    return Inputs(train[KEYS], train[columns], list(test["seg_id"]), test[columns], info)

@@ -1,0 +1,417 @@
+"""Cross-validated training runs: config in, run folder out.
+
+    train(data, config)                    DATA (Kaggle layout or cache) -> runs/<name>/  (what `lanl train` runs)
+    train_table(features, config)          a ready feature table (and test table) -> runs/<name>/
+    cross_validate(model, X, table, folds) the CV loop alone -> CVResult (OOF, test predictions, models)
+
+A config is a TOML file (``load_config``) read into :class:`RunConfig`; unknown keys are an error::
+
+    model = "lgbm"            # lgbm | cnn | lstm
+    features = "kernel"       # feature set of lgbm (name or .toml); the nets read the signal ("raw") or
+                              # per-chunk features ("rnn_chunk")
+    target = "ttf"            # ttf | fraction (fraction of the quake cycle elapsed, converted back)
+    seed = 0                  # the model's seed
+    refit = false             # true: after early stopping on the inner split, refit on all training folds
+                              # for the chosen iterations/epochs (the default keeps the early-stopped model)
+    stop_fraction = 0.2       # share of the training folds (whole cycles) held out for early stopping
+    [folds]                   # the shared fold artifact: scheme cycle | loco | kfold, k, seed
+    scheme = "cycle"
+    k = 5
+    [segments]                # the train windows: length and stride (0: non-overlapping)
+    length = 150000
+    stride = 0
+    [params]                  # the model's parameters (lanl.models: LGBMRegressor, CNNRegressor, RNNRegressor)
+    objective = "huber"
+
+Every fold fits its own target transform, input scaling and early stopping on its training folds only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from lanl.errors import LanlError
+from lanl.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inner_split
+from lanl.fsutil import atomic_dir, write_json_atomic
+from lanl.models import SUFFIX, make_model, model_class
+from lanl.models.base import check_params, get_params_json, take
+from lanl.models.inputs import Inputs
+from lanl.models.target import Target
+from lanl.progress import progress
+from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version
+
+KEYS = ["seg_id", "start", "cycle", "label"]
+NET_FEATURES = {"signal": "raw", "chunks": "rnn_chunk"}
+# what a run's config.json records beside its config (provenance, not settings)
+RECORD_KEYS = {
+    "code_version",
+    "folds_id",
+    "feature_set",
+    "feature_set_hash",
+    "n_features",
+    "features_table",
+    "data_fingerprint",
+    "data",
+    "cache_dir",
+    "chunk",
+}
+
+
+# ---------------------------------------------------------------------------------------------- config
+@dataclass
+class SegmentsConfig:
+    length: int = 150_000
+    stride: int = 0  # 0: non-overlapping windows
+
+
+@dataclass
+class RunConfig:
+    model: str = "lgbm"
+    features: str = ""  # "": the model's default (kernel for lgbm)
+    target: str = "ttf"
+    seed: int = 0
+    name: str = ""
+    refit: bool = False
+    stop_fraction: float = 0.2
+    folds: FoldSpec = field(default_factory=FoldSpec)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    params: dict = field(default_factory=dict)
+
+
+def config_from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
+    """A RunConfig from the TOML shape; an unknown key anywhere names the valid ones."""
+    data = dict(data)
+    _check_keys(RunConfig, data, where)
+    for key, cls in (("folds", FoldSpec), ("segments", SegmentsConfig)):
+        if key in data:
+            _check_keys(cls, data[key], f"{where} [{key}]")
+            data[key] = cls(**data[key])
+    return RunConfig(**data)
+
+
+def _check_keys(cls, data: dict, where: str) -> None:
+    check_params(cls, {k: v for k, v in data.items() if k not in ("folds", "segments")}, where)
+    for key in ("folds", "segments"):
+        if key in data and not isinstance(data[key], dict):
+            raise LanlError(f"{where}: [{key}] must be a table")
+
+
+def load_config(path: str | Path | None = None, **overrides) -> RunConfig:
+    """The config of TOML file ``path`` (or the defaults), with ``overrides`` (None values ignored) on top;
+    ``folds_scheme``, ``folds_k`` override [folds]."""
+    data = read_config_file(path) if path is not None else {}
+    for key in ("scheme", "k"):
+        if overrides.get(f"folds_{key}") is not None and isinstance(data.get("folds", {}), dict):
+            data["folds"] = {**data.get("folds", {}), key: overrides[f"folds_{key}"]}
+    data.update({k: v for k, v in overrides.items() if v is not None and not k.startswith("folds_")})
+    return config_from_dict(data, str(path) if path else "config")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A TOML config, or the ``config.json`` of a run folder (its provenance keys dropped): rerunning a
+    run's own config reproduces it."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise LanlError(f"{path}: no such config file") from None
+    if path.suffix == ".json":
+        try:
+            return {k: v for k, v in json.loads(text).items() if k not in RECORD_KEYS}
+        except ValueError as exc:
+            raise LanlError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LanlError(f"{path}: not valid TOML ({exc})") from None
+
+
+def resolve(config: RunConfig) -> tuple[RunConfig, Any]:
+    """The config with every default filled in (the model's full parameters, its feature set, a run name),
+    and the unfitted model it describes."""
+    cls = model_class(config.model)
+    if "seed" in config.params:
+        raise LanlError("set the seed at the top level of the config (seed = N), not in [params]")
+    Target(config.target)  # validates the name
+    if not 0 < config.stop_fraction < 1:
+        raise LanlError(f"stop_fraction must be in (0, 1), got {config.stop_fraction}")
+    model = make_model(config.model, {**config.params, "seed": config.seed})
+    features = _features_of(cls, config.features)
+    params = {k: v for k, v in get_params_json(model).items() if k != "seed"}
+    resolved = dataclasses.replace(config, features=features, params=params)
+    name = config.name or f"{config.model}-{Path(features).stem}-{config_hash(resolved)}"
+    return dataclasses.replace(resolved, name=check_run_name(name)), model
+
+
+def _features_of(cls, features: str) -> str:
+    if cls.input == "features":
+        return features or "kernel"
+    fixed = NET_FEATURES[cls.input]
+    if features not in ("", fixed):
+        raise LanlError(
+            f"model {cls.kind!r} reads {'the raw signal' if fixed == 'raw' else 'per-chunk features'}; "
+            f"--features {features!r} does not apply (leave it out)"
+        )
+    return fixed
+
+
+def config_hash(config: RunConfig) -> str:
+    blob = json.dumps({**dataclasses.asdict(config), "name": ""}, sort_keys=True, default=str)
+    return hashlib.blake2b(blob.encode(), digest_size=4).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ CV loop
+@dataclass
+class FoldResult:
+    fold: int
+    model: Any
+    valid_idx: np.ndarray
+    pred: np.ndarray
+    baseline: float
+    test_pred: np.ndarray | None
+    history: dict[str, list[float]]
+    best: int
+    seconds: float
+
+
+@dataclass
+class CVResult:
+    oof: pd.DataFrame
+    test_pred: pd.DataFrame | None
+    folds: list[FoldResult]
+    seconds: float
+
+
+def cross_validate(
+    model,
+    X,
+    table: pd.DataFrame,
+    folds: Folds,
+    *,
+    target: str = "ttf",
+    X_test=None,
+    test_ids=None,
+    refit: bool = False,
+    stop_fraction: float = 0.2,
+) -> CVResult:
+    """Fit a clone of ``model`` per fold on the training folds, predict the held-out fold (OOF) and the test
+    set. ``table`` holds the keys (seg_id, cycle, label) of the rows of ``X``."""
+    t0 = time.perf_counter()
+    check_table(table)
+    labels, cycles = table["label"].to_numpy(float), table["cycle"].to_numpy()
+    by_cycle = folds.spec.scheme != "kfold"
+    results = []
+    for k, train_idx, valid_idx in progress(
+        folds.split(table), total=folds.n_folds, desc="folds", unit="fold"
+    ):
+        fold_set = (X, labels, cycles, train_idx, valid_idx)
+        results.append(fit_fold(model, k, fold_set, Target(target), X_test, refit, stop_fraction, by_cycle))
+    oof = _oof_table(table, results)
+    test_pred = _test_table(test_ids, results) if X_test is not None else None
+    return CVResult(oof, test_pred, results, time.perf_counter() - t0)
+
+
+def fit_fold(model, k, fold_set, target: Target, X_test, refit: bool, stop_fraction: float, by_cycle: bool):
+    """One fold: fit the target on the training rows, early-stop on an inner split of them (the same stopping
+    cycles for every model: they depend on the fold only), optionally refit on all of them, predict."""
+    t0 = time.perf_counter()
+    X, labels, cycles, train_idx, valid_idx = fold_set
+    target.fit(labels[train_idx], cycles[train_idx])
+    y = target.transform(labels[train_idx], cycles[train_idx])
+    fit_pos, stop_pos = inner_split(cycles[train_idx], by_cycle=by_cycle, fraction=stop_fraction, seed=k)
+    stop_set = (take(X, train_idx[stop_pos]), y[stop_pos])
+    fitted = clone(model).fit(take(X, train_idx[fit_pos]), y[fit_pos], eval_set=stop_set)
+    history, best = fitted.history_, _best(fitted)
+    if refit:
+        fitted = clone(model).set_params(**fitted.refit_params()).fit(take(X, train_idx), y)
+    pred = target.inverse(fitted.predict(take(X, valid_idx)))
+    test_pred = target.inverse(fitted.predict(X_test)) if X_test is not None else None
+    baseline = float(np.median(labels[train_idx]))
+    return FoldResult(
+        k, fitted, valid_idx, pred, baseline, test_pred, history, best, time.perf_counter() - t0
+    )
+
+
+def _best(model) -> int:
+    return int(getattr(model, "best_iteration_", getattr(model, "best_epoch_", 0)))
+
+
+def check_table(table: pd.DataFrame) -> None:
+    missing = [c for c in ("seg_id", "cycle", "label") if c not in table.columns]
+    if missing:
+        raise LanlError(
+            f"a training table needs the columns seg_id, cycle and label (missing: {', '.join(missing)})"
+        )
+    if not np.isfinite(table["label"].to_numpy(float)).all():
+        raise LanlError("the training table has rows without a label (NaN): is it a test table?")
+
+
+def _oof_table(table: pd.DataFrame, results: list[FoldResult]) -> pd.DataFrame:
+    oof = table[[c for c in KEYS if c in table.columns]].reset_index(drop=True).copy()
+    oof["pred"], oof["fold"], oof["baseline"] = np.nan, -1, np.nan
+    for r in results:
+        oof.loc[r.valid_idx, ["pred", "fold", "baseline"]] = np.c_[
+            r.pred, np.full(len(r.pred), r.fold), np.full(len(r.pred), r.baseline)
+        ]
+    oof["fold"] = oof["fold"].astype(np.int64)
+    return oof
+
+
+def _test_table(test_ids, results: list[FoldResult]) -> pd.DataFrame:
+    preds = {f"fold_{r.fold}": r.test_pred for r in results}
+    out = pd.DataFrame({"seg_id": list(test_ids), **preds})
+    out["mean"] = np.mean(np.stack(list(preds.values())), axis=0)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def cv_metrics(result: CVResult, folds: Folds) -> dict[str, Any]:
+    """CV MAE overall, per fold and per cycle, each next to the constant-median baseline."""
+    oof = result.oof
+    err, base = (oof["pred"] - oof["label"]).abs(), (oof["baseline"] - oof["label"]).abs()
+    frame = oof.assign(err=err, base=base)
+    per_fold = [
+        {
+            "fold": r.fold,
+            "mae": float(err.iloc[r.valid_idx].mean()),
+            "baseline_mae": float(base.iloc[r.valid_idx].mean()),
+            "n": len(r.valid_idx),
+            "cycles": sorted(int(c) for c in oof["cycle"].iloc[r.valid_idx].unique()),
+            "best": r.best,
+            "seconds": round(r.seconds, 3),
+        }
+        for r in result.folds
+    ]
+    per_cycle = [
+        {"cycle": int(c), "mae": float(g["err"].mean()), "baseline_mae": float(g["base"].mean()), "n": len(g)}
+        for c, g in frame.groupby("cycle")
+    ]
+    metrics = {
+        "cv_mae": float(err.mean()),
+        "baseline_mae": float(base.mean()),
+        "folds": per_fold,
+        "cycles": per_cycle,
+        "n_segments": len(oof),
+        "scheme": folds.spec.scheme,
+        "seconds": round(result.seconds, 3),
+    }
+    if folds.spec.scheme == "kfold":
+        metrics["warning"] = OPTIMISTIC_WARNING
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------------- runs
+def train(
+    data: str | Path | None,
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = DEFAULT_RUNS,
+    cache_dir: str | Path | None = None,
+    features_dir: str | Path = "features",
+    jobs: int = 1,
+) -> Path:
+    """Cross-validate ``config`` on DATA and write ``runs_dir/<name>/``; returns the run folder."""
+    from lanl.ingest import require_cache
+    from lanl.models.inputs import build_inputs, segment_spec
+    from lanl.segments import train_segments
+
+    config, model = resolve(config)
+    cache = require_cache(data, cache_dir)
+    ensure_folds(train_segments(cache, segment_spec(config)), config.folds, Path(runs_dir) / FOLDS_SUBDIR)
+    inputs = build_inputs(type(model), cache, config, features_dir=features_dir, jobs=jobs)
+    inputs.info.update(
+        data_fingerprint=cache.fingerprint, data=str(data) if data else None, cache_dir=str(cache.root)
+    )
+    return run_cv(config, model, inputs, runs_dir)
+
+
+def train_table(
+    features: pd.DataFrame,
+    config: RunConfig,
+    *,
+    test: pd.DataFrame | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS,
+) -> Path:
+    """Cross-validate a feature-table model on a ready feature table (seg_id, start, cycle, label, features)
+    and, optionally, its test table; writes ``runs_dir/<name>/``."""
+    config, model = resolve(config)
+    if model.input != "features":
+        raise LanlError(f"train_table takes feature tables; model {config.model!r} reads {model.input}")
+    check_table(features)
+    columns = [c for c in features.columns if c not in KEYS]
+    X_test = test[columns] if test is not None else None
+    test_ids = list(test["seg_id"]) if test is not None else None
+    info = {"feature_set": config.features, "n_features": len(columns)}
+    inputs = Inputs(
+        features[[c for c in KEYS if c in features.columns]], features[columns], test_ids, X_test, info
+    )
+    return run_cv(config, model, inputs, runs_dir)
+
+
+def run_cv(config: RunConfig, model, inputs: Inputs, runs_dir: str | Path) -> Path:
+    """Folds (made once, shared), the CV loop, metrics, and the run folder written atomically."""
+    runs_dir = Path(runs_dir)
+    folds, _ = ensure_folds(inputs.table, config.folds, runs_dir / FOLDS_SUBDIR)
+    result = cross_validate(
+        model,
+        inputs.X,
+        inputs.table,
+        folds,
+        target=config.target,
+        X_test=inputs.X_test,
+        test_ids=inputs.test_ids,
+        refit=config.refit,
+        stop_fraction=config.stop_fraction,
+    )
+    metrics = cv_metrics(result, folds)
+    record = {
+        **dataclasses.asdict(config),
+        "code_version": code_version(),
+        "folds_id": folds.id,
+        **inputs.info,
+    }
+    return write_run(runs_dir / config.name, record, metrics, result, folds)
+
+
+def write_run(run_dir: Path, record: dict, metrics: dict, result: CVResult, folds: Folds) -> Path:
+    with atomic_dir(run_dir) as tmp:
+        write_json_atomic(tmp / "config.json", record)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        write_json_atomic(tmp / "folds.json", folds.to_json())
+        write_json_atomic(tmp / "history.json", {f"fold_{r.fold}": r.history for r in result.folds})
+        result.oof.to_parquet(tmp / "oof.parquet", index=False)
+        if result.test_pred is not None:
+            result.test_pred.to_parquet(tmp / "test_pred.parquet", index=False)
+        _write_models(tmp / "models", record["model"], result.folds)
+        _write_importance(tmp / "importance.parquet", result.folds)
+    return run_dir
+
+
+def _write_models(folder: Path, kind: str, results: list[FoldResult]) -> None:
+    folder.mkdir()
+    for r in results:
+        r.model.save(folder / f"fold_{r.fold}{SUFFIX[kind]}")
+
+
+def _write_importance(path: Path, results: list[FoldResult]) -> None:
+    if not hasattr(results[0].model, "importance"):
+        return
+    parts = [
+        pd.DataFrame({"gain": r.model.importance("gain"), "split": r.model.importance("split")})
+        .rename_axis("feature")
+        .reset_index()
+        .assign(fold=r.fold)
+        for r in results
+    ]
+    pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
