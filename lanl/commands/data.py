@@ -79,21 +79,33 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     default=None,
     help=f"Kaggle-layout data folder. Default: a synthetic dataset generated in {DEFAULT_SYNTH_DIR}/.",
 )
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Pipeline TOML: models, stack, folds, per-model run configs (see lanl.pipeline).",
+)
 @_cache_opt
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic dataset.")
-def run(data: Path | None, cache_dir: Path | None, seed: int) -> None:
-    """The whole pipeline in one command (currently: data -> ingest -> summary).
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic dataset and the models.")
+@click.option("--jobs", default=1, show_default=True, help="Feature extraction processes (0: one per core).")
+def run(data: Path | None, config_file: Path | None, cache_dir: Path | None, seed: int, jobs: int) -> None:
+    """The whole pipeline: ingest, features, folds, LightGBM/CNN/LSTM, stack, report and submission.
 
-    With no --data, a synthetic lab-quake dataset is generated first (once; reruns reuse it and the cache).
+    With no --data, a synthetic lab-quake dataset is generated first (once; reruns reuse it, the signal cache
+    and the feature store). Outputs: runs/, features/, submissions/ in the current folder.
     """
-    from lanl.ingest import ingest as run_ingest
-    from lanl.summary import format_summary, summarize
+    from lanl.pipeline import load_pipeline_config, run_pipeline
 
+    config = load_pipeline_config(config_file)
     if data is None:
         data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed)
-    res = run_ingest(data, cache_dir)
-    click.echo(format_summary(summarize(res.cache), str(data)))
-    click.echo(f"cache: {res.cache.root}")
+    config.seed = seed
+    res = run_pipeline(data, config, cache_dir=cache_dir, jobs=jobs, log=click.echo)
+    click.echo(f"best run: {res.best.name}")
+    click.echo(f"report: {res.report}")
+    click.echo(f"submission: {res.submission} (ledger: {res.submission.parent / 'ledger.csv'})")
+    click.echo("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in res.seconds.items()))
 
 
 def ensure_synthetic(folder: Path, seed: int) -> Path:
