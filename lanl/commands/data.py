@@ -87,9 +87,11 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     help="Pipeline TOML: models, stack, folds, per-model run configs (see lanl.pipeline).",
 )
 @_cache_opt
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic dataset and the models.")
+@click.option(
+    "--seed", type=int, default=None, help="Seed of the models (overrides the config's) and of the synthetic data."
+)
 @click.option("--jobs", default=1, show_default=True, help="Feature extraction processes (0: one per core).")
-def run(data: Path | None, config_file: Path | None, cache_dir: Path | None, seed: int, jobs: int) -> None:
+def run(data: Path | None, config_file: Path | None, cache_dir: Path | None, seed: int | None, jobs: int) -> None:
     """The whole pipeline: ingest, features, folds, LightGBM/CNN/LSTM, stack, report and submission.
 
     With no --data, a synthetic lab-quake dataset is generated first (once; reruns reuse it, the signal cache
@@ -99,8 +101,9 @@ def run(data: Path | None, config_file: Path | None, cache_dir: Path | None, see
 
     config = load_pipeline_config(config_file)
     if data is None:
-        data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed)
-    config.seed = seed
+        data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed or 0)
+    if seed is not None:
+        config.seed = seed
     res = run_pipeline(data, config, cache_dir=cache_dir, jobs=jobs, log=click.echo)
     click.echo(f"best run: {res.best.name}")
     click.echo(f"report: {res.report}")

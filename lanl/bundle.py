@@ -1,0 +1,633 @@
+"""Kaggle kernel bundles: the package packed into one generated script, plus its ``kernel-metadata.json``.
+
+A Kaggle kernel runs one script with the competition data under ``/kaggle/input/LANL-Earthquake-Prediction/``,
+outputs in ``/kaggle/working/``, the image's packages and often no internet. ``lanl bundle`` writes::
+
+    <out>/lanl_kernel.py         the lanl package's .py files in a zip (sorted, fixed times and modes, fixed
+                                 compression) as base64, the pipeline config as JSON, and a short stub
+    <out>/kernel-metadata.json   for ``kaggle kernels push -p <out>`` (or ``lanl bundle --push``)
+
+The stub checks the Python packages the config needs (naming the missing ones), unpacks the package into a
+temporary folder, puts it first on ``sys.path`` and calls :func:`kernel_main`, which runs
+:func:`lanl.pipeline.run_pipeline` on ``$LANL_INPUT`` with every output under ``$LANL_WORKING`` and copies the
+submission to ``$LANL_WORKING/submission.csv``. Built twice from the same code and config, the files are
+byte-for-byte the same.
+
+Precomputed features (``--features-dataset OWNER/SLUG``, mounted at ``/kaggle/input/SLUG``, or any folder in
+``$LANL_FEATURES``): feature-store folders found anywhere under it are adopted into the working store when their
+feature set hash, feature code version, part and windows match the config's requests and their key columns
+(seg_id, start, cycle, label) equal this data's. The store's source fingerprint is not compared: it includes
+file paths and mtimes, which differ between the machine that computed the tables and the kernel.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import lanl
+from lanl.errors import LanlError, OfflineError
+from lanl.kaggle_api import COMPETITION
+
+SCRIPT = "lanl_kernel.py"
+METADATA = "kernel-metadata.json"
+DEFAULT_OUT = Path("bundle")
+KAGGLE_INPUT = "/kaggle/input"
+DEFAULT_INPUT = f"{KAGGLE_INPUT}/{COMPETITION}"
+DEFAULT_WORKING = "/kaggle/working"
+OWNER_PLACEHOLDER = "INSERT_USERNAME"
+ASSETS = "_assets"  # inside the payload: files the config names (feature-set files)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+FORMAT = 1
+# import name -> pip name; what every pipeline imports (report: matplotlib; manipulations: pywt)
+BASE_PACKAGES = {
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "scipy": "scipy",
+    "sklearn": "scikit-learn",
+    "numba": "numba",
+    "pyarrow": "pyarrow",
+    "tqdm": "tqdm",
+    "matplotlib": "matplotlib",
+    "pywt": "PyWavelets",
+}
+NETS = ("cnn", "lstm")
+
+
+@dataclass
+class Bundle:
+    script: Path
+    metadata: Path
+    payload_sha256: str
+    files: int
+    kernel: dict
+
+
+# ------------------------------------------------------------------------------------------------- build
+def build_bundle(
+    config_file: str | Path | None = None,
+    out_dir: str | Path = DEFAULT_OUT,
+    *,
+    features_dataset: str | None = None,
+    kernel_id: str | None = None,
+    seed: int | None = None,
+) -> Bundle:
+    """Write the kernel script and its metadata for the pipeline config ``config_file`` into ``out_dir``."""
+    from lanl.fsutil import write_text_atomic
+    from lanl.pipeline import load_pipeline_config
+
+    config = load_pipeline_config(config_file)
+    if seed is not None:
+        config.seed = seed
+    _check_slug(features_dataset, "--features-dataset")
+    check_config(config)
+    config, assets = embed_feature_files(config)
+    payload = pack_package(assets)
+    doc = bundle_document(config, features_dataset, payload)
+    meta = kernel_metadata(config, features_dataset, kernel_id)
+    out_dir = Path(out_dir)
+    script = write_text_atomic(out_dir / SCRIPT, render_script(doc, payload))
+    metadata = write_text_atomic(out_dir / METADATA, json.dumps(meta, indent=2) + "\n")
+    for path in (script, metadata):
+        path.chmod(0o644)
+    return Bundle(script, metadata, doc["payload_sha256"], doc["payload_files"], meta)
+
+
+def check_config(config) -> None:
+    """Resolve every run config and load its feature set now: a bad value fails here, not on Kaggle."""
+    from lanl.features import load_feature_set
+    from lanl.pipeline import run_config
+    from lanl.train import resolve
+
+    for model in config.models:
+        run, estimator = resolve(run_config(config, model))
+        if estimator.input == "features":
+            load_feature_set(run.features)
+
+
+def embed_feature_files(config):
+    """(config, assets): feature-set files named in ``[run.<model>] features`` travel in the payload as
+    ``feature_sets/<file name>``, and the config names them so (the unpacked path replaces it at run time)."""
+    config = dataclasses.replace(config, run={m: dict(t) for m, t in config.run.items()})
+    assets: dict[str, bytes] = {}
+    for model in sorted(config.run):
+        table = config.run[model]
+        features = str(table.get("features", ""))
+        if not _is_file_name(features):
+            continue
+        name, data = f"feature_sets/{Path(features).name}", Path(features).read_bytes()
+        if assets.get(name, data) != data:
+            raise LanlError(f"two different feature-set files are named {Path(features).name}: rename one")
+        assets[name] = data
+        table["features"] = name
+    return config, assets
+
+
+def _is_file_name(features: str) -> bool:
+    from lanl.features.builtin_sets import NAMES
+
+    return bool(features) and features not in NAMES and Path(features).is_file()
+
+
+def package_files() -> list[tuple[str, Path]]:
+    """(name in the zip, path) of every .py file of the lanl package, sorted by name."""
+    root = Path(lanl.__file__).resolve().parent
+    files = [
+        (path.relative_to(root.parent).as_posix(), path)
+        for path in root.rglob("*.py")
+        if "__pycache__" not in path.parts and not path.name.startswith(".")
+    ]
+    return sorted(files)
+
+
+def pack_package(assets: dict[str, bytes] | None = None) -> bytes:
+    """The package (and ``assets``) as a zip whose bytes depend only on the files' names and contents."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, path in package_files():
+            _add(z, name, path.read_bytes())
+        for name, data in sorted((assets or {}).items()):
+            _add(z, f"{ASSETS}/{name}", data)
+    return buf.getvalue()
+
+
+def _add(z: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.create_system = 3  # unix, whatever the building platform
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, data, compresslevel=9)
+
+
+def required_packages(config, assets: dict | None = None) -> dict[str, str]:
+    """import name -> pip name of what the script needs for ``config``."""
+    need = dict(BASE_PACKAGES)
+    if "lgbm" in config.models:
+        need["lightgbm"] = "lightgbm"
+    if any(m in NETS for m in config.models):
+        need["torch"] = "torch"
+    if any(Path(name).suffix in (".yaml", ".yml") for name in assets or {}):
+        need["yaml"] = "PyYAML"
+    return dict(sorted(need.items()))
+
+
+def minimum_versions(pip_names) -> dict[str, str]:
+    """pip name -> the least version lanl's own metadata asks for (``name>=X`` requirements), for the ones in
+    ``pip_names``; empty when lanl is not installed (run from a checkout)."""
+    from importlib import metadata
+
+    try:
+        requirements = metadata.requires("lanl") or []
+    except metadata.PackageNotFoundError:
+        return {}
+    wanted = {name.lower(): name for name in pip_names}
+    out = {}
+    for req in requirements:
+        m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][0-9.]*)\s*", req)
+        if m and m[1].lower() in wanted:
+            out[wanted[m[1].lower()]] = m[2]
+    return dict(sorted(out.items()))
+
+
+def bundle_document(config, features_dataset: str | None, payload: bytes) -> dict:
+    """What the script carries besides the payload: the config, the packages it needs, the payload's hash."""
+    from lanl.features.store import code_version
+
+    with zipfile.ZipFile(io.BytesIO(payload)) as z:
+        names = z.namelist()
+    assets = [n.removeprefix(f"{ASSETS}/") for n in names if n.startswith(f"{ASSETS}/")]
+    required = required_packages(config, dict.fromkeys(assets))
+    return {
+        "format": FORMAT,
+        "lanl_version": lanl.__version__,
+        "feature_code": code_version(),
+        "config": dataclasses.asdict(config),
+        "features_dataset": features_dataset,
+        "required": required,
+        "minimum": minimum_versions(required.values()),
+        "assets": assets,
+        "payload_files": len(names) - len(assets),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+
+
+def kernel_metadata(config, features_dataset: str | None, kernel_id: str | None) -> dict:
+    """``kernel-metadata.json``: a private script kernel on the competition data, internet off, GPU only when a
+    net of the config asks for ``device = "cuda"``."""
+    owner = os.environ.get("KAGGLE_USERNAME") or OWNER_PLACEHOLDER
+    kernel_id = kernel_id or f"{owner}/" + re.sub(
+        r"[^a-z0-9]+", "-", f"lanl-{config.submission}".lower()
+    ).strip("-")
+    _check_slug(kernel_id, "--id")
+    slug = kernel_id.split("/")[1]
+    return {
+        "id": kernel_id,
+        "title": slug.replace("-", " "),
+        "code_file": SCRIPT,
+        "language": "python",
+        "kernel_type": "script",
+        "is_private": True,
+        "enable_gpu": wants_gpu(config),
+        "enable_tpu": False,
+        "enable_internet": False,
+        "dataset_sources": [features_dataset] if features_dataset else [],
+        "competition_sources": [COMPETITION],
+        "kernel_sources": [],
+        "model_sources": [],
+    }
+
+
+def wants_gpu(config) -> bool:
+    return any(
+        str(config.run.get(m, {}).get("params", {}).get("device", "")).startswith("cuda")
+        for m in config.models
+        if m in NETS
+    )
+
+
+def _check_slug(slug: str | None, option: str) -> None:
+    if slug is None:
+        return
+    parts = slug.split("/")
+    if len(parts) != 2 or not all(parts) or any(c.isspace() for c in slug):
+        raise LanlError(f"{option} must be OWNER/SLUG (as in kaggle.com/OWNER/SLUG), got {slug!r}")
+
+
+def render_script(doc: dict, payload: bytes) -> str:
+    """The kernel script: the template with the document (JSON) and the payload (base64) filled in."""
+    text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=True).replace("'", "\\u0027")
+    b64 = base64.b64encode(payload).decode("ascii")
+    lines = "\n".join(b64[i : i + 100] for i in range(0, len(b64), 100))
+    dataset = doc["features_dataset"]
+    features = f"{KAGGLE_INPUT}/{dataset.split('/')[1]}" if dataset else "unset: the features are computed"
+    fills = {
+        "VERSION": doc["lanl_version"],
+        "NFILES": str(doc["payload_files"]),
+        "SHA12": doc["payload_sha256"][:12],
+        "FEATURES": features,
+        "INPUT": DEFAULT_INPUT,
+        "WORKING": DEFAULT_WORKING,
+        "SCRIPT": SCRIPT,
+        "BUNDLE": text,
+        "PAYLOAD": lines,
+    }
+    script = _TEMPLATE
+    for key, value in fills.items():
+        script = script.replace(f"@@{key}@@", value)
+    return script
+
+
+# -------------------------------------------------------------------------------------------------- push
+def push_bundle(out_dir: str | Path = DEFAULT_OUT) -> str:
+    """Push the kernel folder through the Kaggle API; returns the kernel's URL. Offline: an OfflineError."""
+    from lanl.kaggle_api import authenticated_api
+
+    out_dir = Path(out_dir)
+    hint = (
+        f"The kernel files are in {out_dir}: push them later with `lanl bundle --push` or "
+        f"`kaggle kernels push -p {out_dir}`, or paste {SCRIPT} into a new Kaggle notebook."
+    )
+    api = authenticated_api("push the kernel", hint)
+    _fill_owner(out_dir / METADATA, api.get_config_value("username"))
+    try:
+        response = api.kernels_push(str(out_dir))
+    except Exception as exc:
+        raise OfflineError(f"Could not push the kernel through the Kaggle API ({exc}). {hint}") from None
+    error = getattr(response, "error", None)
+    if error:
+        raise OfflineError(f"Kaggle refused the kernel: {error}. {hint}")
+    return str(getattr(response, "url", "") or "")
+
+
+def _fill_owner(path: Path, username: str | None) -> None:
+    from lanl.fsutil import write_text_atomic
+
+    meta = json.loads(path.read_text())
+    if meta["id"].startswith(f"{OWNER_PLACEHOLDER}/") and username:
+        meta["id"] = f"{username}/{meta['id'].split('/', 1)[1]}"
+        write_text_atomic(path, json.dumps(meta, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------------------------------ in the kernel
+@dataclass(frozen=True)
+class KernelPaths:
+    input: Path
+    working: Path
+    cache: Path
+    features: Path | None
+    jobs: int
+
+    @classmethod
+    def from_env(cls, env, features_dataset: str | None = None) -> KernelPaths:
+        working = Path(env.get("LANL_WORKING") or DEFAULT_WORKING)
+        default = f"{KAGGLE_INPUT}/{features_dataset.split('/')[1]}" if features_dataset else ""
+        features = env.get("LANL_FEATURES", default)
+        try:
+            jobs = int(env.get("LANL_JOBS") or 0)
+        except ValueError:
+            raise LanlError(f"LANL_JOBS must be a whole number, got {env['LANL_JOBS']!r}") from None
+        return cls(
+            Path(env.get("LANL_INPUT") or DEFAULT_INPUT),
+            working,
+            Path(env.get("LANL_CACHE") or working / ".lanl-cache"),
+            Path(features) if features else None,
+            jobs,
+        )
+
+
+def kernel_main(doc: dict, assets: str | Path) -> None:
+    """The script's entry point: run the kernel; a LanlError ends it with its message and status 2."""
+    try:
+        run_kernel(doc, assets)
+    except LanlError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
+    """Ingest, (adopt precomputed features,) run the pipeline, write ``$LANL_WORKING/submission.csv``."""
+    from lanl.fsutil import atomic_path
+    from lanl.ingest import ingest
+    from lanl.pipeline import run_pipeline
+
+    env = os.environ if env is None else env
+    log = log or _print
+    paths = KernelPaths.from_env(env, doc.get("features_dataset"))
+    log(f"lanl {lanl.__version__} from {Path(lanl.__file__).parent} (payload {doc['payload_sha256'][:12]})")
+    log(f"input {paths.input}; working {paths.working}; cache {paths.cache}; features {paths.features}")
+    if not paths.input.is_dir():
+        raise LanlError(f"{paths.input}: no competition data (attach it, or set LANL_INPUT)")
+    config = config_from_document(doc["config"], Path(assets))
+    if paths.features is not None:
+        cache = ingest(paths.input, paths.cache).cache
+        adopt_features(paths.features, paths.working / "features", cache, config, log=log)
+    res = run_pipeline(
+        paths.input, config, work=paths.working, cache_dir=paths.cache, jobs=paths.jobs, log=log
+    )
+    target = paths.working / "submission.csv"
+    with atomic_path(target) as tmp:
+        shutil.copyfile(res.submission, tmp)
+    log(f"best run {res.best.name}; wrote {target} (= {res.submission})")
+    log("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in res.seconds.items()))
+    _drop_cache_on_kaggle(paths, env, log)
+    return target
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+def config_from_document(data: dict, assets: Path):
+    """The PipelineConfig of the embedded JSON; feature-set files named ``feature_sets/...`` point into
+    the unpacked ``assets`` folder."""
+    from lanl.pipeline import PipelineConfig
+
+    values = dict(data)
+    for f in dataclasses.fields(PipelineConfig):
+        if f.default_factory is not dataclasses.MISSING and f.name in values:
+            default = f.default_factory()
+            if dataclasses.is_dataclass(default):
+                values[f.name] = type(default)(**values[f.name])
+    config = PipelineConfig(**values)
+    for table in config.run.values():
+        if str(table.get("features", "")).startswith("feature_sets/"):
+            table["features"] = str(assets / table["features"])
+    return config
+
+
+def _drop_cache_on_kaggle(paths: KernelPaths, env, log) -> None:
+    """On Kaggle the signal cache (6 GB for the real data) would be saved with the kernel's outputs: drop it."""
+    if env.get("KAGGLE_KERNEL_RUN_TYPE") and paths.cache.is_relative_to(paths.working):
+        shutil.rmtree(paths.cache, ignore_errors=True)
+        log(f"removed the signal cache {paths.cache} (not worth saving as kernel output)")
+
+
+# -------------------------------------------------------------------------------- precomputed features
+def adopt_features(source, features_dir, cache, config, *, log=_print) -> list[Path]:
+    """Copy into the store at ``features_dir`` the tables under ``source`` that answer the feature requests
+    of ``config`` on ``cache``'s data; requests without one are computed by the pipeline as usual."""
+    from lanl.features.store import FeatureStore, code_version, segment_request
+
+    source = Path(source)
+    if not source.is_dir():
+        raise LanlError(
+            f"{source}: no such features folder (attach the dataset, or set LANL_FEATURES= to compute them)"
+        )
+    offered, store, version, adopted = offered_tables(source), FeatureStore(features_dir), code_version(), []
+    parts = ("train", "test") if cache.test_ids else ("train",)
+    for feature_set, spec in feature_requests(config):
+        for part in parts:
+            request, keys, _ = segment_request(cache, feature_set, part, spec)
+            if store.load(request) is not None:
+                continue
+            table, why = find_table(offered, request, keys, version)
+            if table is None:
+                log(
+                    f"features: no precomputed {feature_set.name} {part} table in {source} ({why}); computing it"
+                )
+                continue
+            adopted.append(store.save(request, table))
+            log(f"features: adopted the {feature_set.name} {part} table ({len(table)} rows) from {source}")
+    return adopted
+
+
+def feature_requests(config) -> list:
+    """(feature set, segment spec) of every model of ``config`` that reads feature tables, without repeats."""
+    from lanl.features import load_feature_set
+    from lanl.models.inputs import segment_spec
+    from lanl.pipeline import run_config
+    from lanl.train import resolve
+
+    seen, out = set(), []
+    for model in config.models:
+        run, estimator = resolve(run_config(config, model))
+        if estimator.input != "features":
+            continue
+        feature_set, spec = load_feature_set(run.features), segment_spec(run)
+        if (feature_set.hash, spec.key()) not in seen:
+            seen.add((feature_set.hash, spec.key()))
+            out.append((feature_set, spec))
+    return out
+
+
+def offered_tables(source: Path) -> list[tuple[Path, dict]]:
+    """(folder, manifest) of every complete feature-store folder under ``source``."""
+    from lanl.features.store import MANIFEST, TABLE
+
+    out = []
+    for path in sorted(source.rglob(MANIFEST)):
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and (path.parent / TABLE).is_file():
+            out.append((path.parent, manifest))
+    return out
+
+
+def find_table(offered, request, keys, version: str):
+    """(table, None) for the first offered table answering ``request`` on this data, else (None, why)."""
+    import pandas as pd
+
+    from lanl.features.store import TABLE
+
+    want = request.identity(version)
+    same_set = [
+        (folder, m)
+        for folder, m in offered
+        if all(m.get(k) == want[k] for k in ("feature_set_hash", "part", "segments"))
+    ]
+    if not same_set:
+        return None, "none of this feature set, part and windows"
+    current = [(folder, m) for folder, m in same_set if m.get("code_version") == version]
+    if not current:
+        found = sorted({str(m.get("code_version")) for _, m in same_set})
+        return None, f"built by feature code {', '.join(found)}; this bundle carries {version}"
+    for folder, _ in current:
+        table = pd.read_parquet(folder / TABLE)
+        if same_keys(table, keys):
+            return table, None
+    return None, "their seg_id, start, cycle or label differ from this data's"
+
+
+def same_keys(table, keys) -> bool:
+    """Whether ``table`` has exactly the rows of segment table ``keys`` (seg_id, start, cycle, label)."""
+    import numpy as np
+
+    if len(table) != len(keys) or any(c not in table.columns for c in keys.columns):
+        return False
+    if list(table["seg_id"].astype(str)) != list(keys["seg_id"].astype(str)):
+        return False
+    return all(
+        np.array_equal(table[c].to_numpy(float), keys[c].to_numpy(float), equal_nan=True)
+        for c in keys.columns
+        if c != "seg_id"
+    )
+
+
+_TEMPLATE = '''\
+#!/usr/bin/env python3
+"""LANL Earthquake Prediction: the lanl pipeline in one Kaggle kernel script.
+
+Generated by `lanl bundle` from lanl @@VERSION@@ (@@NFILES@@ files, payload sha256 @@SHA12@@): do not edit,
+rebuild. The package is packed below (zip, base64). At start the script checks the Python packages it needs,
+unpacks the package into a temporary folder, puts it first on sys.path and runs the pipeline of the embedded
+config (BUNDLE["config"]): ingest, features, models, submission -> $LANL_WORKING/submission.csv.
+
+Environment (the defaults are Kaggle's paths):
+    LANL_INPUT     the competition data            @@INPUT@@
+    LANL_WORKING   outputs: submission.csv, runs/, features/, submissions/   @@WORKING@@
+    LANL_FEATURES  precomputed feature tables      @@FEATURES@@
+    LANL_CACHE     the signal cache                $LANL_WORKING/.lanl-cache
+    LANL_JOBS      feature extraction processes    0 (one per core)
+    LANL_UNPACK    where the package is unpacked   the temporary folder
+Locally: LANL_INPUT=DATA LANL_WORKING=OUT python -I @@SCRIPT@@
+"""
+
+import base64
+import hashlib
+import importlib.metadata
+import importlib.util
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+
+BUNDLE = json.loads(
+    r\'\'\'
+@@BUNDLE@@
+\'\'\'
+)
+
+PAYLOAD = """
+@@PAYLOAD@@
+"""
+
+
+def check_packages():
+    """Stop, naming them, when packages the pipeline imports are missing; warn about older versions."""
+    if sys.version_info < (3, 11):
+        sys.exit("lanl kernel: needs Python 3.11 or newer; this is " + sys.version.split()[0])
+    for pip, least in sorted(BUNDLE["minimum"].items()):
+        try:
+            have = importlib.metadata.version(pip)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if release(have) < release(least):
+            print("lanl kernel: warning: " + pip + " " + have + " is older than the " + least
+                  + " lanl was written for", file=sys.stderr, flush=True)
+    required = BUNDLE["required"]
+    missing = sorted({required[m] for m in required if importlib.util.find_spec(m) is None})
+    if missing:
+        sys.exit(
+            "lanl kernel: missing Python packages: " + ", ".join(missing)
+            + " (install them, e.g. pip install " + " ".join(missing) + ")"
+        )
+
+
+def release(version):
+    """(2, 1, 3) of "2.1.3rc1": the leading numbers of a version."""
+    numbers = []
+    for piece in version.split("."):
+        digits = ""
+        for char in piece:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            break
+        numbers.append(int(digits))
+        if digits != piece:
+            break
+    return tuple(numbers)
+
+
+def unpack():
+    """The folder holding the package: unpacked once per payload, checked against its sha256."""
+    data = base64.b64decode("".join(PAYLOAD.split()))
+    sha = hashlib.sha256(data).hexdigest()
+    if sha != BUNDLE["payload_sha256"]:
+        sys.exit("lanl kernel: the packed package is corrupt (sha256 mismatch); rebuild the script")
+    parent = os.environ.get("LANL_UNPACK") or tempfile.gettempdir()
+    root = os.path.join(parent, "lanl-bundle-" + sha[:16])
+    if not os.path.isfile(os.path.join(root, ".complete")):
+        os.makedirs(parent, exist_ok=True)
+        shutil.rmtree(root, ignore_errors=True)  # left half-written by an interrupted run
+        tmp = tempfile.mkdtemp(prefix=".lanl-bundle-", dir=parent)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            z.extractall(tmp)
+        open(os.path.join(tmp, ".complete"), "w").close()
+        try:
+            os.rename(tmp, root)
+        except OSError:  # another run unpacked it meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def main():
+    check_packages()
+    root = unpack()
+    sys.path.insert(0, root)
+    for name in [m for m in sys.modules if m == "lanl" or m.startswith("lanl.")]:
+        del sys.modules[name]
+    from lanl.bundle import kernel_main
+
+    kernel_main(BUNDLE, os.path.join(root, "@@ASSETS@@"))
+
+
+if __name__ == "__main__":
+    main()
+'''.replace("@@ASSETS@@", ASSETS)

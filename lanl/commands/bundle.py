@@ -1,0 +1,58 @@
+"""``lanl bundle``: the pipeline as one self-contained Kaggle kernel script plus its kernel-metadata.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Pipeline TOML, as for `lanl run` (default: the default pipeline).",
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("bundle"), show_default=True)
+@click.option(
+    "--features-dataset",
+    metavar="OWNER/SLUG",
+    default=None,
+    help="A Kaggle dataset of precomputed feature tables (a features/ folder) to attach; the kernel adopts "
+    "the tables that match its data and computes the rest.",
+)
+@click.option(
+    "--id",
+    "kernel_id",
+    metavar="OWNER/SLUG",
+    default=None,
+    help="The kernel's id (default: $KAGGLE_USERNAME/lanl-<submission>; --push fills in the owner).",
+)
+@click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option("--push", is_flag=True, help="Also push the kernel through the Kaggle API.")
+def bundle(config_file, out_dir, features_dataset, kernel_id, seed, push):
+    """Write OUT/lanl_kernel.py (the package packed inside, the config embedded) and OUT/kernel-metadata.json.
+
+    The script runs the configured pipeline on /kaggle/input/LANL-Earthquake-Prediction and writes
+    /kaggle/working/submission.csv; LANL_INPUT, LANL_WORKING, LANL_FEATURES override the paths for a local run.
+    The same code and config always give the same bytes.
+    """
+    from lanl.bundle import build_bundle, push_bundle
+
+    b = build_bundle(config_file, out_dir, features_dataset=features_dataset, kernel_id=kernel_id, seed=seed)
+    k = b.kernel
+    click.echo(
+        f"wrote {b.script} ({b.script.stat().st_size:,} bytes: {b.files} files of lanl, payload sha256 "
+        f"{b.payload_sha256[:12]}) and {b.metadata}"
+    )
+    sources = ", ".join(k["competition_sources"] + k["dataset_sources"])
+    click.echo(f"kernel {k['id']}: {sources}; GPU {'on' if k['enable_gpu'] else 'off'}, internet off")
+    click.echo(f"run it here: LANL_INPUT=DATA LANL_WORKING=OUT python -I {b.script}")
+    if push:
+        url = push_bundle(out_dir)
+        click.echo(f"pushed {url or k['id']}")
+
+
+COMMANDS = [bundle]
