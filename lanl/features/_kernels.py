@@ -244,68 +244,334 @@ def _finish_summary(a, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _series_stats(a, ks, starts, out):
-    """Summary of a rolling series plus its order statistics ``ks`` (into out[5:])."""
-    _finish_summary(a, out)
-    if ks.size:
-        base, scale = _histogram_row(a, starts)
-        _select_row(a, base, scale, starts, ks, out[5:])
+def _exact_bound(row, c, w_max, integer):
+    """Whether the centred window sums of ``row`` (integer values, integer c) may come from int64 cumulative
+    sums and give exact float64 moments for every window up to ``w_max``: with M = max |x - c|, every S1 is
+    below 2^26 in size (so S1^2 is exact) and w S2 below 2^52, and the cumulative S2 stays below 2^62."""
+    if not integer:
+        return False
+    lo, hi = _minmax(row)
+    big = hi - c if hi - c > c - lo else c - lo
+    return big * w_max <= 2.0**26 and big * big * row.size <= 2.0**62
 
 
 @njit(cache=True, error_model="numpy")
-def rolling_summary(x, w, ks_mean, ks_std):
+def _centred_cumsums(row, c, c1, c2):
+    """c1[i] = sum_{t<i} (x_t - c), c2[i] = sum_{t<i} (x_t - c)^2, in int64 (exact for integer rows)."""
+    s1 = 0
+    s2 = 0
+    c1[0] = 0
+    c2[0] = 0
+    for i in range(row.size):
+        d = np.int64(row[i] - c)
+        s1 += d
+        s2 += d * d
+        c1[i + 1] = s1
+        c2[i + 1] = s2
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _exact_mean_std(c1, c2, w, c, j0, j1, mu, sd, shift, acc, bounds):
+    """mu[j - j0], sd[j - j0] for windows j0 <= j < j1 from the int64 cumulative sums (see _exact_bound):
+    window j has S1 = c1[j+w] - c1[j] and V = w S2 - S1^2 = w (w - 1) var, exact integers; mean =
+    c + S1 / w and std = sqrt(V / (w (w - 1))). Adds to ``acc`` the sums of (mean - shift[0]),
+    (std - shift[1]) and of their squares (shifts near the middle keep these one-pass moments accurate),
+    and folds the least and greatest S1 and V into ``bounds`` (the series are monotone in them, and
+    integer selects vectorise where float ones do not)."""
+    inv_denom = 1.0 / (w * (w - 1.0))
+    inv_w = 1.0 / w
+    # slices indexed from 0 (not c1[j + w], nor range(j0, j1)): the loop vectorises only so (measured)
+    a1, b1, a2, b2 = c1[j0:j1], c1[j0 + w : j1 + w], c2[j0:j1], c2[j0 + w : j1 + w]
+    shift1, shift2 = shift[0], shift[1]
+    sum1 = 0.0
+    sum2 = 0.0
+    sq1 = 0.0
+    sq2 = 0.0
+    lo1, hi1, lo2, hi2 = bounds[0], bounds[1], bounds[2], bounds[3]
+    for j in range(j1 - j0):
+        s1 = b1[j] - a1[j]
+        v = w * (b2[j] - a2[j]) - s1 * s1
+        lo1 = s1 if s1 < lo1 else lo1
+        hi1 = s1 if s1 > hi1 else hi1
+        lo2 = v if v < lo2 else lo2
+        hi2 = v if v > hi2 else hi2
+        m = c + s1 * inv_w
+        s = np.sqrt(v * inv_denom)
+        mu[j] = m
+        sd[j] = s
+        d1 = m - shift1
+        d2 = s - shift2
+        sum1 += d1
+        sum2 += d2
+        sq1 += d1 * d1
+        sq2 += d2 * d2
+    acc[0] += sum1
+    acc[1] += sum2
+    acc[2] += sq1
+    acc[3] += sq2
+    bounds[0], bounds[1], bounds[2], bounds[3] = lo1, hi1, lo2, hi2
+
+
+_TAIL_FRACTION = 0.2  # tail selection pays when every wanted rank lies in the outer fifth on its side
+_TAIL_SAMPLE = 1024  # about this many values of a series estimate where its tails begin
+_CHUNK = 4096  # the exact path copies the tails of each chunk of a series out while it is in cache
+
+
+@njit(cache=True, error_model="numpy")
+def _tail_needs(ks, m):
+    """(n_lo, need_lo, need_hi) for ascending ranks ``ks`` of m values: how many ranks are in the lower
+    half, and how many of the smallest / largest values hold all the lower / upper ones; need_lo = -1 when
+    some rank is outside the outer fifths or m is too small for tail selection to pay."""
+    n_lo = 0
+    while n_lo < ks.size and ks[n_lo] < m // 2:
+        n_lo += 1
+    need_lo = ks[n_lo - 1] + 1 if n_lo > 0 else 0
+    need_hi = m - ks[n_lo] if n_lo < ks.size else 0
+    limit = _TAIL_FRACTION * m
+    if ks.size == 0 or m < 8 * _TAIL_SAMPLE or need_lo > limit or need_hi > limit:
+        return n_lo, -1, -1
+    return n_lo, need_lo, need_hi
+
+
+@njit(cache=True, error_model="numpy")
+def _tail_cuts(sample, m, ks):
+    """(t_lo, t_hi) with, very likely, the ``ks`` lower ranks of m values among the values <= t_lo and the
+    upper ones among those >= t_hi, read off the sorted ``sample`` (every (m // size)-th value) at each
+    need's expected sample rank plus a 3-sigma margin; (-inf, inf), which copies nothing out, when
+    selection must run over all values. The caller checks the counts, so a poor sample costs time only."""
+    n_lo, need_lo, need_hi = _tail_needs(ks, m)
+    s = sample.size
+    if need_lo < 0 or s < 2:
+        return -np.inf, np.inf
+    t_lo = -np.inf
+    t_hi = np.inf
+    if need_lo:
+        p = need_lo / m
+        i = min(s - 1, int(p * s + 3.0 * np.sqrt(p * s) + 8.0))
+        t_lo = sample[i]
+    if need_hi:
+        p = need_hi / m
+        i = min(s - 1, int(p * s + 3.0 * np.sqrt(p * s) + 8.0))
+        t_hi = sample[s - 1 - i]
+    if t_lo >= t_hi:
+        return -np.inf, np.inf
+    return t_lo, t_hi
+
+
+@njit(cache=True, error_model="numpy")
+def _compact(a, j0, j1, t_lo, t_hi, below, above, counts, k):
+    """Append a[j] <= t_lo to ``below`` and a[j] >= t_hi to ``above`` (j0 <= j < j1); their sizes are
+    counts[k], counts[k + 1]. Branches beat branch-free stores here: rolling series are smooth."""
+    if t_lo == -np.inf and t_hi == np.inf:
+        return
+    n_below = counts[k]
+    n_above = counts[k + 1]
+    for j in range(j0, j1):
+        v = a[j]
+        if v <= t_lo:
+            below[n_below] = v
+            n_below += 1
+        elif v >= t_hi:
+            above[n_above] = v
+            n_above += 1
+    counts[k] = n_below
+    counts[k + 1] = n_above
+
+
+@njit(cache=True, error_model="numpy")
+def _select_all(a, ks, out, starts):
+    """``out[j]`` = the ``ks[j]``-th smallest of ``a`` by histogram selection over all of ``a``."""
+    st = starts[: n_buckets(a.size) + 1]
+    base, scale = _histogram_row(a, st)
+    _select_row(a, base, scale, st, ks, out)
+
+
+@njit(cache=True, error_model="numpy")
+def _select_from_tails(a, ks, out, starts, below, n_below, above, n_above):
+    """``out[j]`` = the ``ks[j]``-th smallest of ``a`` (ks ascending) given its tails: ``below[:n_below]``
+    every value <= some t_lo and ``above[:n_above]`` every value >= some t_hi > t_lo (see _tail_cuts).
+    The values <= t_lo are exactly the n_below smallest, ties included, so when the tails hold every
+    wanted rank, selection runs on them alone; otherwise over all of ``a``."""
+    if ks.size == 0:
+        return
+    m = a.size
+    if _needs_all(ks, m, n_below, n_above):
+        _select_all(a, ks, out, starts)
+        return
+    n_lo = _tail_needs(ks, m)[0]
+    if n_lo:
+        _select_all(below[:n_below], ks[:n_lo], out[:n_lo], starts)
+    if n_lo < ks.size:
+        _select_all(above[:n_above], ks[n_lo:] - (m - n_above), out[n_lo:], starts)
+
+
+@njit(cache=True, error_model="numpy")
+def _needs_all(ks, m, n_below, n_above):
+    """Whether selecting ranks ``ks`` of m values needs all of them, given tails of these sizes."""
+    n_lo, need_lo, need_hi = _tail_needs(ks, m)
+    return ks.size > 0 and (need_lo < 0 or n_below < need_lo or n_above < need_hi)
+
+
+@njit(cache=True, error_model="numpy")
+def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
+    """Summaries of the rolling mean and std series of one window from the cumulative sums (see
+    _exact_mean_std), computed chunk by chunk and never stored whole: ``head`` rows (mean, std series)
+    get columns mean, std (ddof=0), min, max, change; the tails of each chunk beyond the cuts for the
+    ranks ``ks_mean`` / ``ks_std`` (_tail_cuts, from the series at every step-th window) are copied into
+    ``tails`` rows 0..3 (below / above, mean then std) while in cache, with their sizes in ``counts``."""
+    m = c1.size - w
+    step = max(1, m // _TAIL_SAMPLE)
+    size = (m - 1) // step + 1
+    sample = np.empty((2, size), np.float64)
+    inv_w = 1.0 / w
+    inv_denom = 1.0 / (w * (w - 1.0))
+    for k in range(size):
+        j = k * step
+        s1 = c1[j + w] - c1[j]
+        sample[0, k] = c + s1 * inv_w
+        sample[1, k] = np.sqrt((w * (c2[j + w] - c2[j]) - s1 * s1) * inv_denom)
+    sample[0].sort()
+    sample[1].sort()
+    cut_mean = _tail_cuts(sample[0], m, ks_mean)
+    cut_std = _tail_cuts(sample[1], m, ks_std)
+    shift = np.array([sample[0, size // 2], sample[1, size // 2]])
+    acc = np.zeros(4, np.float64)
+    s1 = c1[w] - c1[0]
+    v = w * (c2[w] - c2[0]) - s1 * s1
+    bounds = np.array([s1, s1, v, v])
+    counts[:] = 0
+    for j0 in range(0, m, _CHUNK):
+        j1 = min(j0 + _CHUNK, m)
+        mu = chunk[0, : j1 - j0]
+        sd = chunk[1, : j1 - j0]
+        _exact_mean_std(c1, c2, w, c, j0, j1, mu, sd, shift, acc, bounds)
+        if j0 == 0:
+            first_mu, first_sd = mu[0], sd[0]
+        _compact(mu, 0, j1 - j0, cut_mean[0], cut_mean[1], tails[0], tails[1], counts, 0)
+        _compact(sd, 0, j1 - j0, cut_std[0], cut_std[1], tails[2], tails[3], counts, 2)
+    last_mu, last_sd = chunk[0, (m - 1) % _CHUNK], chunk[1, (m - 1) % _CHUNK]
+    for i, lo, hi, first, last in (
+        (0, c + bounds[0] * inv_w, c + bounds[1] * inv_w, first_mu, last_mu),
+        (1, np.sqrt(bounds[2] * inv_denom), np.sqrt(bounds[3] * inv_denom), first_sd, last_sd),
+    ):
+        mean = acc[i] / m
+        head[i, 0] = shift[i] + mean
+        head[i, 1] = np.sqrt(max(acc[2 + i] / m - mean * mean, 0.0))
+        head[i, 2] = lo
+        head[i, 3] = hi
+        head[i, 4] = (last - first) / (m - 1) if m > 1 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _exact_full(c1, c2, w, c, mu, sd):
+    """The whole rolling mean and std series of one window (for selection over all values)."""
+    _exact_mean_std(c1, c2, w, c, 0, mu.size, mu, sd, np.zeros(2), np.zeros(4), np.zeros(4, np.int64))
+
+
+@njit(cache=True, error_model="numpy")
+def rolling_summaries(x, windows, ks_mean, ks_std, integer):
     """Summaries of the rolling mean and the rolling sample std (ddof=1) series of each row over every full
-    window of ``w`` samples (mean_j = c + S1/w, std_j = sqrt((w S2 - S1^2) / (w (w-1))), c = the row mean
-    rounded to an integer, see _window_sums). Returns two arrays, for the mean and the std series, with
-    columns mean, std (ddof=0), min, max, mean change (last - first) / (m - 1), then the order statistics
-    of ranks ``ks_mean`` / ``ks_std``. The series live in two reused buffers, never a whole block."""
+    window of w = ``windows[i]`` samples (mean_j = c + S1/w, std_j = sqrt((w S2 - S1^2) / (w (w-1))),
+    c = the row mean rounded to an integer). Returns two arrays (n_rows, n_windows, 5 + k), for the mean
+    and the std series, with columns mean, std (ddof=0), min, max, mean change (last - first) / (m - 1),
+    then the order statistics of ranks ``ks_mean[i]`` / ``ks_std[i]`` (ascending per window).
+
+    For integer rows whose sums fit (_exact_bound), S1 and S2 are differences of one pair of int64
+    cumulative sums per row, shared by every window; a window's series then come out chunk by chunk in
+    one vectorised pass that also copies their tails out (_exact_series), and are only stored whole if
+    selection must run over all their values. Otherwise they slide (_window_sums) in reused buffers."""
     n_rows, n = x.shape
-    m = n - w + 1
-    out_mean = np.empty((n_rows, 5 + ks_mean.size), np.float64)
-    out_std = np.empty((n_rows, 5 + ks_std.size), np.float64)
-    s1 = np.empty(m, np.float64)
-    s2 = np.empty(m, np.float64)
-    starts = np.zeros(n_buckets(m) + 1, np.int64)
+    nw = windows.size
+    out_mean = np.empty((n_rows, nw, 5 + ks_mean.shape[1]), np.float64)
+    out_std = np.empty((n_rows, nw, 5 + ks_std.shape[1]), np.float64)
+    m_max = n - windows.min() + 1
+    mu = np.empty(m_max, np.float64)
+    sd = np.empty(m_max, np.float64)
+    tails = np.empty((4, m_max), np.float64)
+    chunk = np.empty((2, _CHUNK), np.float64)
+    counts = np.zeros(4, np.int64)
+    c1 = np.empty(n + 1, np.int64)
+    c2 = np.empty(n + 1, np.int64)
+    starts = np.zeros(n_buckets(m_max) + 1, np.int64)
     head = np.empty((2, 5), np.float64)
     for r in range(n_rows):
-        c = np.round(_sum(x[r]) / n)
-        _window_sums(x[r], w, c, s1, s2)
-        _to_mean_std(s1, s2, w, c, head)
-        out_mean[r, :5] = head[0]
-        out_std[r, :5] = head[1]
-        _series_stats(s1, ks_mean, starts, out_mean[r])
-        _series_stats(s2, ks_std, starts, out_std[r])
+        row = x[r]
+        c = np.round(_sum(row) / n)
+        exact = _exact_bound(row, c, windows.max(), integer)
+        if exact:
+            _centred_cumsums(row, c, c1, c2)
+        for i in range(nw):
+            w = windows[i]
+            m = n - w + 1
+            a = mu[:m]
+            b = sd[:m]
+            if exact:
+                _exact_series(c1, c2, w, c, ks_mean[i], ks_std[i], head, tails, counts, chunk)
+                out_mean[r, i, :5] = head[0]
+                out_std[r, i, :5] = head[1]
+                if _needs_all(ks_mean[i], m, counts[0], counts[1]) or _needs_all(
+                    ks_std[i], m, counts[2], counts[3]
+                ):
+                    _exact_full(c1, c2, w, c, a, b)
+            else:
+                _window_sums(row, w, c, a, b)
+                _to_mean_std(a, b, w, c, head)
+                out_mean[r, i, :5] = head[0]
+                out_std[r, i, :5] = head[1]
+                _finish_summary(a, out_mean[r, i])
+                _finish_summary(b, out_std[r, i])
+                counts[:] = 0
+                step = max(1, m // _TAIL_SAMPLE)
+                for k, series in ((0, a), (2, b)):
+                    t_lo, t_hi = _tail_cuts(np.sort(series[::step]), m, ks_mean[i] if k == 0 else ks_std[i])
+                    _compact(series, 0, m, t_lo, t_hi, tails[k], tails[k + 1], counts, k)
+            _select_from_tails(
+                a, ks_mean[i], out_mean[r, i, 5:], starts, tails[0], counts[0], tails[1], counts[1]
+            )
+            _select_from_tails(
+                b, ks_std[i], out_std[r, i, 5:], starts, tails[2], counts[2], tails[3], counts[3]
+            )
     return out_mean, out_std
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def ewm_mean_average(x, alphas):
     """Per row and smoothing factor a: the mean over t of the adjusted exponentially weighted mean
-    y_t = sum_i (1-a)^(t-i) x_i / sum_i (1-a)^(t-i).
+    y_t = num_t / den_t, num_t = sum_{i<=t} k^(t-i) x_i, den_t = sum_{i<=t} k^(t-i), k = 1 - a.
 
-    The recursions num_t = x_t + (1-a) num_{t-1} of every row and factor run side by side in the inner
-    loops (the denominator is the same for every row), which keeps the CPU's pipelines full."""
+    Swapping the sums, sum_t y_t = sum_i g_i x_i with g_i = sum_{t>=i} k^(t-i) / den_t, that is
+    g_{n-1} = 1 / den_{n-1} and g_i = 1 / den_i + k g_{i+1}: the weights depend on n and a only, so they
+    are built once per block and factor, and each row is a vectorised dot product."""
     n_rows, n = x.shape
-    k = alphas.size
-    keep = 1.0 - alphas
-    num = np.zeros((k, n_rows), np.float64)
-    total = np.zeros((k, n_rows), np.float64)
-    den = np.zeros(k, np.float64)
-    for t in range(n):
-        for j in range(k):
-            den[j] = 1.0 + keep[j] * den[j]
-            inv = 1.0 / den[j]
-            for r in range(n_rows):
-                num[j, r] = x[r, t] + keep[j] * num[j, r]
-                total[j, r] += num[j, r] * inv
-    return (total / n).T.copy()
+    g = np.empty(n, np.float64)
+    out = np.empty((n_rows, alphas.size), np.float64)
+    for j in range(alphas.size):
+        keep = 1.0 - alphas[j]
+        den = 0.0
+        for t in range(n):
+            den = 1.0 + keep * den
+            g[t] = den
+        for t in range(n):
+            g[t] = 1.0 / g[t]
+        acc = 0.0
+        for t in range(n - 1, -1, -1):
+            acc = g[t] + keep * acc
+            g[t] = acc
+        for r in range(n_rows):
+            row = x[r]
+            total = 0.0
+            for t in range(n):
+                total += row[t] * g[t]
+            out[r, j] = total / n
+    return out
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _sta_lta_mean(c, n_sta, n_lta):
     """Mean of the classic STA/LTA ratio of one row given c = cumsum(x^2) (see temporal.sta_lta_mean).
 
-    STA/LTA = (A / n_sta) / max(B / n_lta, tiny) is computed as A (n_lta / n_sta) / max(B, n_lta tiny)."""
+    STA/LTA = (A / n_sta) / max(B / n_lta, tiny) is computed as A (n_lta / n_sta) / max(B, n_lta tiny).
+    The loop reads 0-based slices of c (c[i - n_lta] indexing does not vectorise)."""
     n = c.size
     k = n_lta / n_sta
     floor = np.finfo(np.float64).tiny * n_lta
@@ -313,23 +579,39 @@ def _sta_lta_mean(c, n_sta, n_lta):
     a = c[first] - c[first - n_sta] if first >= n_sta else c[first]
     b = c[first]
     total = a * k / (b if b > floor else floor)
-    for i in range(n_lta, n):
-        b = c[i] - c[i - n_lta]
-        total += (c[i] - c[i - n_sta]) * k / (b if b > floor else floor)
-    return total / n
+    now = c[n_lta:]
+    back_sta = c[n_lta - n_sta : n - n_sta]
+    back_lta = c[: n - n_lta]
+    part = 0.0
+    for j in range(n - n_lta):
+        b = now[j] - back_lta[j]
+        part += (now[j] - back_sta[j]) / (b if b > floor else floor)
+    return (total + part * k) / n
 
 
 @njit(cache=True, error_model="numpy")
-def sta_lta_means(x, n_sta, n_lta):
+def sta_lta_means(x, n_sta, n_lta, integer):
     """Per row and pair j: the mean STA/LTA ratio for windows (n_sta[j], n_lta[j]). The row's cumsum(x^2)
-    is built once in a reused buffer and serves every pair while it is hot in cache."""
+    is built once in a reused buffer and serves every pair while it is hot in cache (as int64 sums for
+    integer rows whose squares sum below 2^53: exact, and an integer add chain is four times shorter)."""
     out = np.empty((x.shape[0], n_sta.size), np.float64)
-    c = np.empty(x.shape[1], np.float64)
+    n = x.shape[1]
+    c = np.empty(n, np.float64)
     for r in range(x.shape[0]):
-        total = 0.0
-        for i in range(x.shape[1]):
-            total += x[r, i] * x[r, i]
-            c[i] = total
+        row = x[r]
+        lo, hi = _minmax(row)
+        big = hi if hi > -lo else -lo
+        if integer and big * big * n < 2.0**53:
+            total = 0
+            for i in range(n):
+                v = np.int64(row[i])
+                total += v * v
+                c[i] = total
+        else:
+            s = 0.0
+            for i in range(n):
+                s += row[i] * row[i]
+                c[i] = s
         for j in range(n_sta.size):
             out[r, j] = _sta_lta_mean(c, n_sta[j], n_lta[j])
     return out
@@ -360,21 +642,22 @@ def trimmed_sums(x, vlo, vhi, lo, hi):
     return out
 
 
+_PEAK_CHUNK = 2048  # samples per chunk of the peak screen (its flags stay in L1)
+_PEAK_SCREEN = 8  # neighbour distances screened branch-free over every sample
+
+
 @njit(cache=True, error_model="numpy")
-def _sliding_max(row, w, g, h, out):
-    """out[j] = max(row[j:j+w]) for j = 0..n-w (van Herk / Gil-Werman: three passes whatever w is), with
-    g / h the running maxima from the start / to the end of each w-block."""
-    n = row.size
-    for b0 in range(0, n, w):
-        b1 = min(b0 + w, n)
-        g[b0] = row[b0]
-        for i in range(b0 + 1, b1):
-            g[i] = row[i] if row[i] > g[i - 1] else g[i - 1]
-        h[b1 - 1] = row[b1 - 1]
-        for i in range(b1 - 2, b0 - 1, -1):
-            h[i] = row[i] if row[i] > h[i + 1] else h[i + 1]
-    for j in range(n - w + 1):
-        out[j] = h[j] if h[j] > g[j + w - 1] else g[j + w - 1]
+def _screen_peaks(row, i0, i1, d_max, flags):
+    """flags[j] = 1 when row[i0 + j] is above both its neighbours at every distance 1..d_max (i0 - d_max
+    >= 0, i1 + d_max <= row.size): one branch-free, vectorised pass per distance over 0-based slices."""
+    size = i1 - i0
+    mid = row[i0:i1]
+    flags[:size] = 1
+    for d in range(1, d_max + 1):
+        left = row[i0 - d : i1 - d]
+        right = row[i0 + d : i1 + d]
+        for j in range(size):
+            flags[j] &= (mid[j] > left[j]) & (mid[j] > right[j])
 
 
 @njit(cache=True, error_model="numpy")
@@ -390,24 +673,26 @@ def _is_peak_beyond(row, i, done, support):
 @njit(cache=True, error_model="numpy")
 def number_peaks(x, supports):
     """Per row and support s (ascending): the count of i in [s, n-s) with x[i] strictly above its s
-    neighbours on each side. The smallest support is counted with sliding maxima (x[i] above
-    max(x[i-s:i]) and max(x[i+1:i+s+1])); a peak of a larger support is a peak of every smaller one, so the
-    larger supports only re-examine the previous support's peaks."""
+    neighbours on each side. Every sample of the smallest support's range is screened branch-free against
+    its neighbours at distances up to _PEAK_SCREEN (_screen_peaks); the few survivors are checked out to
+    that support, and a peak of a larger support is a peak of every smaller one, so the larger supports
+    only re-examine the previous support's peaks."""
     n_rows, n = x.shape
     out = np.zeros((n_rows, supports.size), np.float64)
     s0 = supports[0]
-    wmax = np.empty(n - s0 + 1, np.float64)
-    g = np.empty(n, np.float64)
-    h = np.empty(n, np.float64)
+    screen = min(s0, _PEAK_SCREEN)
+    flags = np.empty(_PEAK_CHUNK, np.uint8)
     peaks = np.empty(n, np.int64)
     for r in range(n_rows):
         row = x[r]
-        _sliding_max(row, s0, g, h, wmax)
         count = 0
-        for i in range(s0, n - s0):
-            if row[i] > wmax[i - s0] and row[i] > wmax[i + 1]:
-                peaks[count] = i
-                count += 1
+        for i0 in range(s0, n - s0, _PEAK_CHUNK):
+            i1 = min(i0 + _PEAK_CHUNK, n - s0)
+            _screen_peaks(row, i0, i1, screen, flags)
+            for j in range(i1 - i0):
+                if flags[j] and (screen == s0 or _is_peak_beyond(row, i0 + j, screen, s0)):
+                    peaks[count] = i0 + j
+                    count += 1
         out[r, 0] = count
         for j in range(1, supports.size):
             s, kept = supports[j], 0

@@ -56,29 +56,40 @@ def _grid() -> list[dict]:
 )
 def rolling(blk: Block, params: list[dict]) -> np.ndarray:
     """Summary ``stat`` of the rolling ``series`` (mean or sample std) over ``window`` samples: see the
-    module docstring. One kernel pass per distinct window serves every statistic of both series."""
+    module docstring. One kernel call serves every statistic of both series of every window."""
+    windows = sorted({p["window"] for p in params})
+    qs = {f: sorted({p["q"] for p in params if p["series"] == f and "q" in p}) for f in SERIES}
+    plans = {f: [_QuantilePlan(blk.length - w + 1, qs[f]) for w in windows] for f in SERIES}
+    summaries = K.rolling_summaries(
+        blk.x,
+        np.array(windows, dtype=np.int64),
+        *(np.array([plan.ranks for plan in plans[f]], dtype=np.int64) for f in SERIES),
+        blk.integer,
+    )
     out = np.empty((blk.n_segments, len(params)))
-    for window in sorted({p["window"] for p in params}):
-        idx = [i for i, p in enumerate(params) if p["window"] == window]
-        m = blk.length - window + 1
-        plans = {f: _QuantilePlan(m, [params[i] for i in idx if params[i]["series"] == f]) for f in SERIES}
-        summaries = K.rolling_summary(blk.x, window, plans["mean"].ranks, plans["std"].ranks)
-        for series, summary in zip(SERIES, summaries, strict=True):
-            quantiles = plans[series].values(summary[:, 5:])
-            for i in (i for i in idx if params[i]["series"] == series):
-                stat = params[i]["stat"]
-                col = quantiles[params[i]["q"]] if stat == "quantile" else summary[:, _STAT_COLUMN[stat]]
-                out[:, i] = col
+    for s, series in enumerate(SERIES):
+        for i, window in enumerate(windows):
+            summary = summaries[s][:, i]
+            quantiles = plans[series][i].values(summary[:, 5:])
+            for j, p in enumerate(params):
+                if p["window"] == window and p["series"] == series:
+                    stat = p["stat"]
+                    out[:, j] = quantiles[p["q"]] if stat == "quantile" else summary[:, _STAT_COLUMN[stat]]
     return out
 
 
 class _QuantilePlan:
-    """The order statistics needed for the quantiles requested of one series, and their interpolation."""
+    """The order statistics (ascending ranks, two per quantile) needed for the quantiles ``qs`` of a series
+    of m values, and their interpolation."""
 
-    def __init__(self, m: int, params: list[dict]):
-        self.qs = sorted({p["q"] for p in params if p["stat"] == "quantile"})
-        self.lower, self.upper, self.gamma = quantile_ranks(m, self.qs)
-        self.ranks, self.inverse = np.unique(np.concatenate([self.lower, self.upper]), return_inverse=True)
+    def __init__(self, m: int, qs: list[float]):
+        self.qs = qs
+        lower, upper, self.gamma = quantile_ranks(m, qs)
+        both = np.concatenate([lower, upper])
+        order = np.argsort(both, kind="stable")
+        self.ranks = both[order]
+        self.inverse = np.empty_like(order)
+        self.inverse[order] = np.arange(order.size)
 
     def values(self, order_stats: np.ndarray) -> dict[float, np.ndarray]:
         stats = order_stats[:, self.inverse]

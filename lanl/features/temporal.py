@@ -67,7 +67,7 @@ def sta_lta_mean(blk: Block, params: list[dict]) -> np.ndarray:
     0 before; the feature is (1/n) sum_t ratio_t. Exact sums for integer segments (below 2^53)."""
     sta = np.array([p["sta"] for p in params], dtype=np.int64)
     lta = np.array([p["lta"] for p in params], dtype=np.int64)
-    return K.sta_lta_means(blk.x, sta, lta)
+    return K.sta_lta_means(blk.x, sta, lta, blk.integer)
 
 
 def hann_weights(n: int, window: int) -> np.ndarray:
