@@ -7,20 +7,14 @@ from pathlib import Path
 
 import click
 
+from lanl.commands._options import cache_opt, data_arg
+
 DEFAULT_SYNTH_DIR = Path("data") / "synthetic"
 
-_data_arg = click.argument("data", type=click.Path(path_type=Path))
-_cache_opt = click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Cache folder (default: DATA/.lanl-cache). Use it when DATA is read-only.",
-)
 
 
 @click.command()
-@_data_arg
+@data_arg
 @click.option("--competition", default="LANL-Earthquake-Prediction", show_default=True)
 def download(data: Path, competition: str) -> None:
     """Download the competition files into DATA through the Kaggle API.
@@ -35,8 +29,8 @@ def download(data: Path, competition: str) -> None:
 
 
 @click.command()
-@_data_arg
-@_cache_opt
+@data_arg
+@cache_opt
 @click.option("--force", is_flag=True, help="Rebuild the cache even when the sources are unchanged.")
 def ingest(data: Path, cache_dir: Path | None, force: bool) -> None:
     """Stream DATA/train.csv (and the test segments) once into a memory-mapped cache.
@@ -60,8 +54,8 @@ def ingest(data: Path, cache_dir: Path | None, force: bool) -> None:
 
 
 @click.command()
-@_data_arg
-@_cache_opt
+@data_arg
+@cache_opt
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     """Print rows, quake cycles (rows and seconds) and signal statistics of DATA (ingesting it if needed)."""
@@ -86,7 +80,7 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="Pipeline TOML: models, stack, folds, per-model run configs (see lanl.pipeline).",
 )
-@_cache_opt
+@cache_opt
 @click.option(
     "--seed", type=int, default=None, help="Seed of the models (overrides the config's) and of the synthetic data."
 )

@@ -6,14 +6,8 @@ from pathlib import Path
 
 import click
 
-_data_arg = click.argument("data", type=click.Path(path_type=Path))
-_cache_opt = click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Signal cache folder (default: DATA/.lanl-cache; built when missing).",
-)
+from lanl.commands._options import cache_opt, data_arg
+
 _runs_opt = click.option(
     "--runs",
     "runs_dir",
@@ -25,7 +19,7 @@ _runs_opt = click.option(
 
 
 @click.command()
-@_data_arg
+@data_arg
 @click.option(
     "--model", type=click.Choice(["lgbm", "cnn", "lstm"]), default=None, help="Model (default lgbm)."
 )
@@ -54,7 +48,7 @@ _runs_opt = click.option(
 )
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
 @_runs_opt
-@_cache_opt
+@cache_opt
 @click.option(
     "--features-dir",
     type=click.Path(path_type=Path),
@@ -135,14 +129,14 @@ def report(runs, out_dir):
 
 
 @click.command()
-@_data_arg
+@data_arg
 @click.option("--scheme", type=click.Choice(["cycle", "loco", "kfold"]), default="cycle", show_default=True)
 @click.option("--k", type=int, default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--length", type=int, default=150_000, show_default=True, help="Window length.")
 @click.option("--stride", type=int, default=0, show_default=True, help="Window stride (0: non-overlapping).")
 @_runs_opt
-@_cache_opt
+@cache_opt
 def folds(data, scheme, k, seed, length, stride, runs_dir, cache_dir):
     """Make (or find) the CV folds of DATA's train windows and print them per fold."""
     from lanl.folds import FoldSpec, ensure_folds

@@ -1,0 +1,16 @@
+"""Arguments and options shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+data_arg = click.argument("data", type=click.Path(path_type=Path))
+cache_opt = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Signal cache folder (default: DATA/.lanl-cache, built when missing). Use it when DATA is read-only.",
+)
