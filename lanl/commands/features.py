@@ -49,22 +49,46 @@ import click
     default=None,
     help="Compute tsfresh's own feature set instead of --set (efficient: seconds per segment).",
 )
-def features_cmd(data, set_name, stride, jobs, cache_dir, out_dir, part, batch, tsfresh_level):
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT|local",
+    help="Run on a dask.distributed cluster: a running scheduler's address, or 'local' to start a "
+    "LocalCluster of --jobs worker processes on this machine (default: one per core).",
+)
+@click.option(
+    "--worker-cache",
+    default=None,
+    metavar="PATH|URL",
+    help="Where the Dask workers read the signal cache: a path they all mount or an fsspec URL "
+    "(s3://bucket/lanl-cache). Default: the --cache folder's absolute path.",
+)
+@click.pass_context
+def features_cmd(
+    ctx, data, set_name, stride, jobs, cache_dir, out_dir, part, batch, tsfresh_level, scheduler, worker_cache
+):
     """Compute the feature set's table for the train windows and the test segments of DATA.
 
     Tables land in the feature store (--out, default features/) with a manifest; an unchanged request is
-    read back instead of recomputed. Prints where each table is.
+    read back instead of recomputed. Prints where each table is. With --scheduler the blocks of segments
+    run on a Dask cluster whose workers read the signal cache themselves (same tables, bit for bit).
     """
     from lanl.errors import LanlError
-    from lanl.features.extract import DEFAULT_BATCH, KEY_COLUMNS
+    from lanl.features.extract import DEFAULT_BATCH
     from lanl.features.featureset import load
-    from lanl.features.runners import make_runner, tune_allocator
-    from lanl.features.store import FeatureStore, segment_features
+    from lanl.features.runners import tune_allocator
+    from lanl.features.store import FeatureStore
     from lanl.ingest import require_cache
     from lanl.segments import SegmentSpec
 
     if jobs < 0:
         raise LanlError(f"--jobs must be 0 (one per core) or more, got {jobs}")
+    if worker_cache and not scheduler:
+        raise LanlError("--worker-cache applies to Dask workers; give --scheduler too")
+    if scheduler:
+        from lanl.distributed import parse_scheduler
+
+        scheduler = parse_scheduler(scheduler)
     fs = None if tsfresh_level else load(set_name)
     tune_allocator()
     cache = require_cache(data, cache_dir)
@@ -74,23 +98,50 @@ def features_cmd(data, set_name, stride, jobs, cache_dir, out_dir, part, batch, 
     if part == "both" and not cache.test_ids:
         click.echo("no test segments in this data: computing train only")
         parts = ["train"]
-    options = dict(spec=spec, store=store, runner=make_runner(jobs), batch=batch or DEFAULT_BATCH)
-    for name in parts:
-        note = ""
-        if tsfresh_level:
-            from lanl.features.tsfresh_interop import tsfresh_segment_features
+    with _runner(ctx, jobs, scheduler, worker_cache) as runner:
+        options = dict(spec=spec, store=store, runner=runner, batch=batch or DEFAULT_BATCH)
+        for name in parts:
+            _compute_part(name, fs, tsfresh_level, cache, options)
 
-            table, folder, hit, bad = tsfresh_segment_features(cache, tsfresh_level, part=name, **options)
-            label = f"tsfresh-{tsfresh_level}"
-            note = f"; warning: {bad:,} NaN/inf values (tsfresh's own)" if bad else ""
-        else:
-            table, folder, hit = segment_features(cache, fs, part=name, **options)
-            label = fs.name
-        n_features = len(table.columns) - len(KEY_COLUMNS)
-        state = "up to date" if hit else "computed"
-        click.echo(
-            f"{name}: {len(table):,} segments x {n_features} features ({label}), {state} -> {folder}{note}"
-        )
+
+def _runner(ctx, jobs: int, scheduler: str | None, worker_cache: str | None):
+    """A context manager giving the runner of the options: local (--jobs) or a DaskRunner (--scheduler)."""
+    from contextlib import nullcontext
+
+    from lanl.features.runners import DaskRunner, make_runner
+
+    if not scheduler:
+        return nullcontext(make_runner(jobs))
+    from lanl.distributed import LOCAL, parse_scheduler
+
+    scheduler = parse_scheduler(scheduler)
+    jobs_given = ctx.get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT
+    if scheduler != LOCAL and jobs_given:
+        click.echo(f"note: --jobs does not apply to the cluster at {scheduler} (it has its own workers)")
+    n_workers = (jobs or None) if jobs_given else None
+    return DaskRunner(scheduler, n_jobs=n_workers, cache_location=worker_cache)
+
+
+def _compute_part(name: str, fs, tsfresh_level: str | None, cache, options: dict) -> None:
+    """One part's table (train or test), from the store or computed; prints where it is."""
+    from lanl.features.extract import KEY_COLUMNS
+    from lanl.features.store import segment_features
+
+    note = ""
+    if tsfresh_level:
+        from lanl.features.tsfresh_interop import tsfresh_segment_features
+
+        table, folder, hit, bad = tsfresh_segment_features(cache, tsfresh_level, part=name, **options)
+        label = f"tsfresh-{tsfresh_level}"
+        note = f"; warning: {bad:,} NaN/inf values (tsfresh's own)" if bad else ""
+    else:
+        table, folder, hit = segment_features(cache, fs, part=name, **options)
+        label = fs.name
+    n_features = len(table.columns) - len(KEY_COLUMNS)
+    state = "up to date" if hit else "computed"
+    click.echo(
+        f"{name}: {len(table):,} segments x {n_features} features ({label}), {state} -> {folder}{note}"
+    )
 
 
 COMMANDS = [features_cmd]

@@ -25,9 +25,10 @@ _CLASSES = {
     "lgbm": ("lanl.models.lgbm", "LGBMRegressor"),
     "cnn": ("lanl.models.cnn", "CNNRegressor"),
     "lstm": ("lanl.models.rnn", "RNNRegressor"),
+    "lgbm_dask": ("lanl.models.lgbm_dask", "DaskLGBMRegressor"),
 }
 MODEL_KINDS = tuple(_CLASSES)
-SUFFIX = {"lgbm": ".json", "cnn": ".pt", "lstm": ".pt"}
+SUFFIX = {"lgbm": ".json", "cnn": ".pt", "lstm": ".pt", "lgbm_dask": ".json"}
 
 __all__ = ["MODEL_KINDS", "SUFFIX", "TARGETS", "Target", "load_model", "make_model", "model_class"]
 
@@ -49,8 +50,17 @@ def load_model(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise LanlError(f"{path}: no such model file")
-    kind = "lgbm" if path.suffix == ".json" else _torch_kind(path)
+    kind = _json_kind(path) if path.suffix == ".json" else _torch_kind(path)
     return model_class(kind).load(path)
+
+
+def _json_kind(path: Path) -> str:
+    import json
+
+    try:
+        return json.loads(path.read_text()).get("kind", "lgbm")
+    except (OSError, ValueError) as exc:
+        raise LanlError(f"{path}: not a readable model file ({exc})") from None
 
 
 def _torch_kind(path: Path) -> str:
