@@ -65,7 +65,9 @@ def spectral_centroid(blk: Block) -> np.ndarray:
     """Magnitude-weighted mean frequency: sum_k f_k |X_k| / sum_k |X_k| (0 for an all-zero segment)."""
     mag = blk.magnitude
     total = mag.sum(axis=1)
-    centroid = mag @ _nyquist_fractions(blk.length)
+    centroid = np.einsum(
+        "ij,j->i", mag, _nyquist_fractions(blk.length)
+    )  # not BLAS: same bits on any thread count
     return np.divide(centroid, total, out=np.zeros_like(total), where=total > 0)
 
 
