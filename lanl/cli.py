@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import bundle, data, features, models, submit, synth
+    from lanl.commands import bundle, data, features, models, submit, synth, tune
 
-    for module in (synth, data, features, models, submit, bundle):
+    for module in (synth, data, features, models, tune, submit, bundle):
         for cmd in module.COMMANDS:
             main.add_command(cmd)
 

@@ -5,8 +5,9 @@ for one or several runs side by side -- the page a competitor reads to decide wh
 
 It shows the CV MAE of every run next to the constant-median baseline (overall, per fold, per cycle), the
 predictions along each held-out cycle, residuals by true time_to_failure, feature importance, learning curves,
-and the test predictions against the OOF ones; and it warns when a number is optimistic (shuffled KFold,
-overlapping windows) or when runs were scored on different folds.
+the test predictions against the OOF ones and, for a run trained from a tuning study's best config (or a study
+given with ``studies=``), the study's optimisation history and parameter importances; and it warns when a
+number is optimistic (shuffled KFold, overlapping windows) or when runs were scored on different folds.
 """
 
 from __future__ import annotations
@@ -44,8 +45,11 @@ class ReportFiles:
     figures: list[Path]
 
 
-def build_report(run_dirs: list[str | Path], out_dir: str | Path | None = None) -> ReportFiles:
-    """Read the runs, draw the figures, write ``report.html``, ``report.md`` and ``figures/*.png``."""
+def build_report(
+    run_dirs: list[str | Path], out_dir: str | Path | None = None, studies: list[str | Path] | None = None
+) -> ReportFiles:
+    """Read the runs, draw the figures, write ``report.html``, ``report.md`` and ``figures/*.png``.
+    ``studies``: tuning study folders (``runs/_studies/<study>``) to show beside the ones found for the runs."""
     if not run_dirs:
         raise LanlError("give at least one run folder")
     runs = [Run.open(p) for p in run_dirs]
@@ -53,13 +57,14 @@ def build_report(run_dirs: list[str | Path], out_dir: str | Path | None = None) 
     out_dir = Path(out_dir) if out_dir else default_out_dir(runs)
     summary = summary_table(runs)
     warnings = report_warnings(runs)
-    figures = draw_figures(runs)
+    tuned = tuning_studies(runs, studies or [])
+    figures = draw_figures(runs, tuned)
     with atomic_dir(out_dir) as tmp:
         (tmp / "figures").mkdir()
         for name, (_, png) in figures.items():
             (tmp / "figures" / f"{name}.png").write_bytes(png)
-        (tmp / "report.html").write_text(render_html(runs, summary, warnings, figures))
-        (tmp / "report.md").write_text(render_markdown(runs, summary, warnings, figures))
+        (tmp / "report.html").write_text(render_html(runs, summary, warnings, figures, tuned))
+        (tmp / "report.md").write_text(render_markdown(runs, summary, warnings, figures, tuned))
     return ReportFiles(
         out_dir,
         out_dir / "report.html",
@@ -146,8 +151,34 @@ def report_warnings(runs: list[Run]) -> list[str]:
     return out
 
 
+def tuning_studies(runs: list[Run], given: list[str | Path]) -> list:
+    """The studies given, then those whose best config a run was trained from (each once)."""
+    from lanl.tune import read_study, studies_of
+
+    folders = [Path(p) for p in given] + [f for r in runs for f in studies_of(r.root, r.config)]
+    unique = list(dict.fromkeys(f.resolve() for f in folders))
+    return [read_study(f) for f in unique]
+
+
+def tuning_table(studies: list) -> pd.DataFrame:
+    rows = [
+        {
+            "study": st.name,
+            "model": st.summary.get("model"),
+            "trials": st.summary.get("n_trials"),
+            "complete": st.summary.get("n_complete"),
+            "pruned": st.summary.get("n_pruned"),
+            "default CV MAE": st.summary.get("default_value"),
+            "best CV MAE": st.summary.get("best_value"),
+            "best trial": st.summary.get("best_trial"),
+        }
+        for st in studies
+    ]
+    return pd.DataFrame(rows)
+
+
 # ----------------------------------------------------------------------------------------------- figures
-def draw_figures(runs: list[Run]) -> dict[str, tuple[str, bytes]]:
+def draw_figures(runs: list[Run], studies: list | None = None) -> dict[str, tuple[str, bytes]]:
     """name -> (caption, PNG bytes) for every figure that applies to these runs."""
     plots: list[tuple[str, str, Callable]] = [
         ("mae_by_fold", "MAE per fold; grey: the constant-median baseline", plot_mae_by_fold),
@@ -169,6 +200,22 @@ def draw_figures(runs: list[Run]) -> dict[str, tuple[str, bytes]]:
     figures = {}
     for name, caption, plot in plots:
         fig = plot(runs)
+        if fig is not None:
+            figures[name] = (caption, _png(fig))
+    tuning = [
+        (
+            "tuning_history",
+            "Tuning: CV MAE of every trial (x: pruned, at its last fold), best so far",
+            plot_history,
+        ),
+        (
+            "tuning_importance",
+            "Tuning: parameter importances (PED-ANOVA over complete trials)",
+            plot_param_importance,
+        ),
+    ]
+    for name, caption, plot in tuning if studies else []:
+        fig = plot(studies)
         if fig is not None:
             figures[name] = (caption, _png(fig))
     return figures
@@ -331,6 +378,48 @@ def plot_test_vs_oof(runs: list[Run]):
     return fig
 
 
+def plot_history(studies: list):
+    fig, axes = plt.subplots(1, len(studies), figsize=(5.5 * len(studies), 3.4), squeeze=False)
+    for ax, st in zip(axes[0], studies, strict=True):
+        t = st.trials
+        done = t[t["state"] == "COMPLETE"].sort_values("number")
+        pruned = t[t["state"] == "PRUNED"]
+        ax.scatter(done["number"], done["value"], s=14, color="C0", label="complete")
+        if len(pruned):
+            last = pruned.filter(like="fold_").ffill(axis=1).iloc[:, -1]
+            ax.scatter(pruned["number"], last, marker="x", s=18, color="C3", label="pruned")
+        if len(done):
+            ax.step(done["number"], done["value"].cummin(), where="post", color="black", lw=1.2, label="best")
+            default = done[done["default"].astype(bool)]
+            if len(default):
+                ax.axhline(
+                    default["value"].iloc[0], color=BASELINE_COLOR, ls="--", lw=1, label="default config"
+                )
+        ax.set_title(st.name, fontsize=9)
+        ax.set_xlabel("trial")
+        ax.set_ylabel("CV MAE (s)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_param_importance(studies: list):
+    with_imp = [st for st in studies if st.importances]
+    if not with_imp:
+        return None
+    height = 0.3 * max(len(st.importances) for st in with_imp) + 1
+    fig, axes = plt.subplots(1, len(with_imp), figsize=(5 * len(with_imp), height), squeeze=False)
+    for ax, st in zip(axes[0], with_imp, strict=True):
+        items = sorted(st.importances.items(), key=lambda kv: kv[1])
+        ax.barh([k for k, _ in items], [v for _, v in items], color="C0", alpha=0.8)
+        ax.set_title(st.name, fontsize=9)
+        ax.set_xlabel("importance (share)")
+        ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
 # ----------------------------------------------------------------------------------------------- pages
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -350,7 +439,7 @@ def _fmt(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render_html(runs, summary, warnings, figures) -> str:
+def render_html(runs, summary, warnings, figures, studies=()) -> str:
     best = summary.loc[summary["CV MAE"].idxmin()]
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>CV report: {html.escape(', '.join(summary['run']))}"
@@ -362,6 +451,8 @@ def render_html(runs, summary, warnings, figures) -> str:
         "<h2>Summary</h2>",
         _fmt(summary).to_html(index=False),
     ]
+    if studies:
+        parts += ["<h2>Tuning studies</h2>", _fmt(tuning_table(studies)).to_html(index=False)]
     for name, (caption, png) in figures.items():
         data = base64.b64encode(png).decode()
         parts.append(
@@ -397,10 +488,12 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(runs, summary, warnings, figures) -> str:
+def render_markdown(runs, summary, warnings, figures, studies=()) -> str:
     lines = ["# Cross-validation report", ""]
     lines += [f"> **Warning:** {w}" for w in warnings] + ([""] if warnings else [])
     lines += ["## Summary", "", markdown_table(summary), ""]
+    if studies:
+        lines += ["## Tuning studies", "", markdown_table(tuning_table(studies)), ""]
     lines += ["## Per fold", "", markdown_table(per_fold_table(runs)), ""]
     lines += ["## Per cycle (MAE)", "", markdown_table(per_cycle_table(runs)), ""]
     lines += ["## Figures", ""] + [

@@ -120,11 +120,21 @@ def _echo_run(run_dir: Path) -> None:
     default=None,
     help="Report folder (default: RUNS_PARENT/_reports/<run names>).",
 )
-def report(runs, out_dir):
-    """Write the CV report of one or more RUNS: report.html (self-contained) and report.md."""
+@click.option(
+    "--study",
+    "studies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A tuning study folder (runs/_studies/NAME) whose optimisation plots to include; repeatable.",
+)
+def report(runs, out_dir, studies):
+    """Write the CV report of one or more RUNS: report.html (self-contained) and report.md.
+
+    Runs trained from a study's best.toml get that study's optimisation history and parameter importances.
+    """
     from lanl.report import build_report
 
-    files = build_report(list(runs), out_dir)
+    files = build_report(list(runs), out_dir, studies=list(studies) or None)
     click.echo(f"report: {files.html}\nsummary: {files.markdown}")
 
 

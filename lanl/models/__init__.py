@@ -46,11 +46,15 @@ def make_model(kind: str, params: dict[str, Any] | None = None):
 
 
 def load_model(path: str | Path):
-    """A fitted model saved by its ``save``: LightGBM as JSON, the nets as torch files."""
+    """A fitted model saved by its ``save``: LightGBM and level-2 stackers as JSON, the nets as torch files."""
     path = Path(path)
     if not path.is_file():
         raise LanlError(f"{path}: no such model file")
     kind = _json_kind(path) if path.suffix == ".json" else _torch_kind(path)
+    if kind == "stack":
+        from lanl.stack import load_stacker
+
+        return load_stacker(path)
     return model_class(kind).load(path)
 
 

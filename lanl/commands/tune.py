@@ -1,0 +1,153 @@
+"""Tuning and stacking commands: ``lanl tune`` and ``lanl stack``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lanl.commands._options import cache_opt, data_arg
+
+_runs_opt = click.option(
+    "--runs",
+    "runs_dir",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Runs folder (shared folds in RUNS/_folds, studies in RUNS/_studies).",
+)
+
+
+@click.command()
+@data_arg
+@click.option(
+    "--model", type=click.Choice(["lgbm", "cnn", "lstm"]), default=None, help="Model (default lgbm)."
+)
+@click.option("--trials", type=int, default=20, show_default=True, help="Trials to add to the study.")
+@click.option(
+    "--storage",
+    default=None,
+    help="Study storage: a database URL (sqlite:///, postgresql://, mysql://), a .db file, or a journal "
+    "file path (default: SQLite in RUNS/_studies/study.db).",
+)
+@click.option(
+    "--study", default=None, help="Study name (default: model-features-<hash of config, folds, data>)."
+)
+@click.option(
+    "--jobs", type=int, default=1, show_default=True, help="Worker processes sharing the study's storage."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), default=None, help="Base run config (TOML)."
+)
+@click.option("--features", default=None, help="Feature set of lgbm: winners, kernel, full or a .toml file.")
+@click.option(
+    "--folds", "folds_scheme", type=click.Choice(["cycle", "loco", "kfold"]), default=None, help="CV scheme."
+)
+@click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
+@click.option("--timeout", type=float, default=None, help="Stop each worker after this many seconds.")
+@_runs_opt
+@cache_opt
+@click.option("--features-dir", type=click.Path(path_type=Path), default=Path("features"), show_default=True)
+@click.option("--feature-jobs", type=int, default=1, show_default=True, help="Feature extraction processes.")
+def tune(
+    data,
+    model,
+    trials,
+    storage,
+    study,
+    jobs,
+    seed,
+    config_file,
+    features,
+    folds_scheme,
+    folds_k,
+    timeout,
+    runs_dir,
+    cache_dir,
+    features_dir,
+    feature_jobs,
+):
+    """Tune a model's parameters on DATA with an Optuna study scored by the saved folds' CV MAE.
+
+    The study lives in its storage and resumes where it stopped (a rerun adds --trials more); --jobs N runs N
+    worker processes on it, and the same command on another machine with a shared database URL joins it.
+    The best parameters are written as RUNS/_studies/<study>/best.toml: lanl train DATA --config best.toml.
+    """
+    from lanl.train import load_config
+    from lanl.tune import tune as run_tune
+
+    config = load_config(
+        config_file, model=model, features=features, folds_scheme=folds_scheme, folds_k=folds_k
+    )
+    result = run_tune(
+        data,
+        config,
+        trials=trials,
+        storage=storage,
+        study=study,
+        jobs=jobs,
+        seed=seed,
+        runs_dir=runs_dir,
+        cache_dir=cache_dir,
+        features_dir=features_dir,
+        feature_jobs=feature_jobs,
+        timeout=timeout,
+        log=click.echo,
+    )
+    click.echo(
+        f"study {result.study}: {result.n_trials} trials ({result.n_complete} complete, {result.n_pruned} "
+        f"pruned); best CV MAE {_num(result.best_value)}, default config {_num(result.default_value)}"
+    )
+    if result.best_config is not None:
+        click.echo(f"best config: {result.best_config}\n  lanl train {data} --config {result.best_config}")
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--method",
+    type=click.Choice(["blend", "linear", "ridge", "lgbm"]),
+    default="blend",
+    show_default=True,
+    help="blend: non-negative weights summing to 1 minimising OOF MAE; linear: non-negative least squares; "
+    "ridge; lgbm: a small LightGBM.",
+)
+@click.option("--name", default=None, help="Run name (default: stack-<method>-<hash of the inputs>).")
+@click.option(
+    "--runs",
+    "runs_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Runs folder for the stack (default: the first input's).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--alpha", type=float, default=1.0, show_default=True, help="Ridge penalty.")
+def stack(runs, method, name, runs_dir, seed, alpha):
+    """Stack RUNS: a level-2 model on their OOF predictions, cross-validated on their own folds.
+
+    Writes a run folder like any model's (lanl report and lanl submit read it); the inputs must share
+    folds, data and windows and carry test predictions.
+    """
+    from lanl.runs import Run
+    from lanl.stack import stack_runs
+
+    run_dir = stack_runs(list(runs), method=method, name=name, runs_dir=runs_dir, seed=seed, alpha=alpha)
+    m = Run.open(run_dir).metrics
+    weights = m.get("weights", {})
+    width = max(len(i["run"]) for i in m["inputs"])
+    for i in m["inputs"]:
+        weight = f"  weight {weights[i['run']]:.3f}" if i["run"] in weights else ""
+        click.echo(f"  {i['run']:<{width}}  CV MAE {i['cv_mae']:.4f}{weight}")
+    intercept = f", intercept {weights['intercept']:.3f}" if weights.get("intercept") else ""
+    click.echo(
+        f"{run_dir.name} ({method}{intercept}): CV MAE {m['cv_mae']:.4f} "
+        f"(median baseline {m['baseline_mae']:.4f}) -> {run_dir}"
+    )
+
+
+COMMANDS = [tune, stack]

@@ -1,0 +1,308 @@
+"""Stacking and blending: a level-2 model on the out-of-fold predictions of runs scored on the same folds.
+
+    stack_runs([run_dir, ...], method="blend") -> runs/<name>/   (what `lanl stack` runs; a run folder)
+    Stacker(method)                            the level-2 estimator (fit, predict, save, load)
+
+Methods (:data:`METHODS`):
+
+* ``blend``: non-negative weights summing to 1 that minimise the OOF MAE (exactly: a linear programme);
+* ``linear``: non-negative least squares with an intercept;
+* ``ridge``: ridge regression (``alpha``) with an intercept;
+* ``lgbm``: a small LightGBM (MAE objective, 4 leaves), early-stopped on whole training cycles.
+
+No leakage: the level-2 OOF prediction of fold k comes from a level-2 model fitted on the other folds' OOF rows
+only (the CV loop of :func:`lanl.train.cross_validate`, on the inputs' own fold artifact); its test prediction
+is that model applied to the inputs' averaged test predictions, and the stack's ``mean`` averages the folds.
+Inputs must share folds (``folds_id``), data (``data_fingerprint``) and windows, and carry test predictions;
+anything else is refused before a file is written. The stack's folder has the files of any run
+(:mod:`lanl.runs`), with ``"model": "stack"`` and ``"inputs"`` in its config, so ``lanl report`` and
+``lanl submit`` read it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from lanl.errors import LanlError
+from lanl.fsutil import atomic_dir, write_json_atomic, write_text_atomic
+from lanl.models.base import check_xy, get_params_json
+from lanl.runs import Run, check_run_name, code_version
+
+METHODS = ("blend", "linear", "ridge", "lgbm")
+KEYS = ["seg_id", "start", "cycle", "label"]
+LGBM_LEVEL2 = {
+    "objective": "mae",
+    "learning_rate": 0.05,
+    "num_leaves": 4,
+    "min_child_samples": 20,
+    "subsample": 1.0,
+    "subsample_freq": 0,
+    "colsample_bytree": 1.0,
+    "early_stopping_rounds": 50,
+}
+
+
+# ------------------------------------------------------------------------------------------- level 2
+def fit_blend(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weights w >= 0, sum(w) = 1 minimising mean |X w - y|: the linear programme
+    min sum(t) subject to -t <= X w - y <= t over (w, t), solved exactly by HiGHS."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    n, m = X.shape
+    eye = sparse.identity(n, format="csr")
+    a_ub = sparse.vstack([sparse.hstack([X, -eye]), sparse.hstack([-X, -eye])], format="csr")
+    res = linprog(
+        c=np.r_[np.zeros(m), np.ones(n) / n],
+        A_ub=a_ub,
+        b_ub=np.r_[y, -y],
+        A_eq=np.r_[np.ones(m), np.zeros(n)][None, :],
+        b_eq=[1.0],
+        bounds=[(0, None)] * (m + n),
+        method="highs",
+    )
+    if res.status != 0:
+        raise LanlError(f"the blend's linear programme failed: {res.message}")
+    w = np.clip(res.x[:m], 0.0, None)
+    return w / w.sum()
+
+
+def fit_linear(X: np.ndarray, y: np.ndarray, alpha: float, positive: bool) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    model = LinearRegression(positive=True) if positive else Ridge(alpha=alpha)
+    model.fit(X, y)
+    return np.asarray(model.coef_, float), float(model.intercept_)
+
+
+@dataclass(repr=False, eq=False)
+class Stacker(RegressorMixin, BaseEstimator):
+    """The level-2 model: its input columns are the level-1 runs' predictions, in the order given."""
+
+    method: str = "blend"
+    alpha: float = 1.0  # ridge
+    n_estimators: int = 300  # lgbm (early-stopped, then refitted for the chosen rounds)
+    seed: int = 0
+
+    kind: ClassVar[str] = "stack"
+    input: ClassVar[str] = "features"
+
+    def fit(self, X, y, eval_set=None) -> Stacker:
+        if self.method not in METHODS:
+            raise LanlError(f"unknown stacking method {self.method!r}; choose one of {', '.join(METHODS)}")
+        X, y = np.asarray(X, np.float64), check_xy(X, y)
+        self.history_: dict[str, list[float]] = {}
+        if self.method == "lgbm":
+            self.model_ = self._lgbm().fit(X, y, eval_set=eval_set)
+            self.best_iteration_ = self.model_.best_iteration_
+        elif self.method == "blend":
+            self.coef_, self.intercept_ = fit_blend(X, y), 0.0
+        else:
+            self.coef_, self.intercept_ = fit_linear(X, y, self.alpha, positive=self.method == "linear")
+        return self
+
+    def _lgbm(self):
+        from lanl.models.lgbm import LGBMRegressor
+
+        return LGBMRegressor(**LGBM_LEVEL2, n_estimators=self.n_estimators, seed=self.seed)
+
+    def predict(self, X) -> np.ndarray:
+        X = np.asarray(X, np.float64)
+        if self.method == "lgbm":
+            return self.model_.predict(X)
+        return X @ self.coef_ + self.intercept_
+
+    def refit_params(self) -> dict[str, Any]:
+        return {"n_estimators": self.best_iteration_} if self.method == "lgbm" else {}
+
+    def save(self, path: str | Path) -> Path:
+        doc: dict[str, Any] = {"kind": self.kind, "params": get_params_json(self)}
+        if self.method == "lgbm":
+            doc["booster"] = self.model_.booster_.model_to_string()
+            doc["best_iteration"] = self.best_iteration_
+        else:
+            doc.update(coef=self.coef_.tolist(), intercept=self.intercept_)
+        return write_text_atomic(path, json.dumps(doc))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Stacker:
+        import lightgbm as lgb
+
+        doc = json.loads(Path(path).read_text())
+        if doc.get("kind") != cls.kind:
+            raise LanlError(f"{path}: not a saved level-2 model")
+        model = cls(**doc["params"])
+        if model.method == "lgbm":
+            model.model_ = model._lgbm()
+            model.model_.booster_ = lgb.Booster(model_str=doc["booster"])
+            model.best_iteration_ = model.model_.best_iteration_ = int(doc["best_iteration"])
+        else:
+            model.coef_, model.intercept_ = np.asarray(doc["coef"], float), float(doc["intercept"])
+        return model
+
+
+# ------------------------------------------------------------------------------------------- the inputs
+@dataclass
+class Level1:
+    """The inputs' predictions side by side: OOF (rows of ``table``) and test (rows of ``test_ids``)."""
+
+    runs: list[Run]
+    table: pd.DataFrame  # seg_id, start, cycle, label of the first run's OOF, in its order
+    oof: np.ndarray  # (rows, runs)
+    test_ids: list[str]
+    test: np.ndarray  # (test segments, runs): each run's mean test prediction
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.runs]
+
+
+def read_inputs(run_dirs: list[str | Path]) -> Level1:
+    """Open the runs and line up their predictions; refuse runs that cannot be stacked (see check_inputs)."""
+    runs = [Run.open(p) for p in run_dirs]
+    check_inputs(runs)
+    first = runs[0]
+    table = first.oof[[c for c in KEYS if c in first.oof.columns]].reset_index(drop=True)
+    oof = np.column_stack([_aligned(r.oof, table["seg_id"], "pred") for r in runs])
+    test_ids = list(first.test_pred["seg_id"])
+    test = np.column_stack([_aligned(r.test_pred, pd.Series(test_ids), "mean") for r in runs])
+    return Level1(runs, table, oof, test_ids, test)
+
+
+def _aligned(frame: pd.DataFrame, ids: pd.Series, column: str) -> np.ndarray:
+    return frame.set_index("seg_id").loc[ids.to_numpy(), column].to_numpy(np.float64)
+
+
+def check_inputs(runs: list[Run]) -> None:
+    """Two or more distinct runs, each with test predictions, on the same folds, data and windows."""
+    names = [r.name for r in runs]
+    if len(runs) < 2 or len(set(names)) != len(names):
+        raise LanlError(f"stack two or more different runs (got {', '.join(names) or 'none'})")
+    bare = [r.name for r in runs if r.test_pred is None]
+    if bare:
+        raise LanlError(
+            f"{', '.join(bare)}: no test predictions (test_pred.parquet); a stack predicts the test set from "
+            "its inputs' test predictions (train the runs on data with test segments)"
+        )
+    for key, what in (("folds_id", "folds"), ("data_fingerprint", "data"), ("segments", "windows")):
+        _same(runs, lambda r, key=key: r.config.get(key), what)
+    _same(runs, lambda r: _digest(r.oof.sort_values("seg_id")[["seg_id", "label", "fold"]]), "windows")
+    _same(runs, lambda r: _digest(r.test_pred[["seg_id"]].sort_values("seg_id")), "test segments")
+
+
+def _same(runs: list[Run], value, what: str) -> None:
+    values = [value(r) for r in runs]
+    if any(v != values[0] for v in values[1:]):
+        shown = "; ".join(f"{r.name}: {_short(v)}" for r, v in zip(runs, values, strict=True))
+        raise LanlError(
+            f"the runs were built on different {what} ({shown}); a stack needs inputs made on the same "
+            "data, windows and folds (lanl train with the same [folds] and [segments])"
+        )
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    values = pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy()
+    return hashlib.blake2b(values.tobytes(), digest_size=8).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- the run
+def stack_runs(
+    run_dirs: list[str | Path],
+    *,
+    method: str = "blend",
+    name: str | None = None,
+    runs_dir: str | Path | None = None,
+    seed: int = 0,
+    alpha: float = 1.0,
+) -> Path:
+    """Cross-validate a level-2 ``method`` on the runs' OOF predictions (their own folds) and write its run
+    folder (default ``<runs_dir>/stack-<method>-<hash of the inputs>``, beside the first input)."""
+    from lanl.train import CVResult, cross_validate, cv_metrics
+
+    if method not in METHODS:
+        raise LanlError(f"unknown stacking method {method!r}; choose one of {', '.join(METHODS)}")
+    stacker = Stacker(method=method, alpha=alpha, seed=seed)
+    level1 = read_inputs(run_dirs)
+    name = check_run_name(name or default_name(method, level1.names))
+    if name in level1.names:
+        raise LanlError(f"the stack's name {name!r} is one of its inputs; give another --name")
+    run_dir = Path(runs_dir if runs_dir is not None else level1.runs[0].root.parent) / name
+    folds = level1.runs[0].folds
+    result: CVResult = cross_validate(
+        stacker, level1.oof, level1.table, folds, X_test=level1.test, test_ids=level1.test_ids, refit=True
+    )
+    metrics = {**cv_metrics(result, folds), "inputs": [_input_metrics(r) for r in level1.runs]}
+    if method != "lgbm":
+        metrics["weights"] = _mean_weights(result, level1.names)
+    return write_stack(run_dir, stack_record(level1, stacker, name, folds.id), metrics, result, folds)
+
+
+def default_name(method: str, names: list[str]) -> str:
+    digest = hashlib.blake2b(json.dumps([method, names]).encode(), digest_size=4).hexdigest()
+    return f"stack-{method}-{digest}"
+
+
+def _input_metrics(run: Run) -> dict[str, Any]:
+    return {"run": run.name, "model": run.model, "cv_mae": run.metrics["cv_mae"]}
+
+
+def _mean_weights(result, names: list[str]) -> dict[str, Any]:
+    coef = np.mean([r.model.coef_ for r in result.folds], axis=0)
+    intercept = float(np.mean([r.model.intercept_ for r in result.folds]))
+    return {**dict(zip(names, coef.tolist(), strict=True)), "intercept": intercept}
+
+
+def stack_record(level1: Level1, stacker: Stacker, name: str, folds_id: str) -> dict[str, Any]:
+    """The stack's config.json: method, inputs, and the provenance its inputs share."""
+    first = level1.runs[0].config
+    return {
+        "model": "stack",
+        "method": stacker.method,
+        "name": name,
+        "inputs": level1.names,
+        "input_dirs": [str(r.root) for r in level1.runs],
+        "seed": stacker.seed,
+        "target": "ttf",
+        "folds": first.get("folds"),
+        "segments": first.get("segments"),
+        "params": get_params_json(stacker),
+        "feature_set": "oof:" + "+".join(level1.names),
+        "code_version": code_version(),
+        "folds_id": folds_id,
+        "data_fingerprint": first.get("data_fingerprint"),
+        "data": first.get("data"),
+        "cache_dir": next((r.config["cache_dir"] for r in level1.runs if r.config.get("cache_dir")), None),
+    }
+
+
+def write_stack(run_dir: Path, record: dict, metrics: dict, result, folds) -> Path:
+    """The run folder, written whole into a temporary folder and renamed into place."""
+    with atomic_dir(run_dir) as tmp:
+        write_json_atomic(tmp / "config.json", record)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        write_json_atomic(tmp / "folds.json", folds.to_json())
+        write_json_atomic(tmp / "history.json", {})
+        result.oof.to_parquet(tmp / "oof.parquet", index=False)
+        result.test_pred.to_parquet(tmp / "test_pred.parquet", index=False)
+        (tmp / "models").mkdir()
+        for r in result.folds:
+            r.model.save(tmp / "models" / f"fold_{r.fold}.json")
+    return run_dir
+
+
+def load_stacker(path: str | Path) -> Stacker:
+    """A level-2 model saved in a stack's ``models/fold_<k>.json``."""
+    return Stacker.load(path)
