@@ -1,0 +1,3 @@
+from image_baseline.cli import main
+
+main()
