@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
-import json
 import io
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +23,8 @@ import numba
 import numpy as np
 
 from lanl import __version__, csvparse
-from lanl.directio import DirectWriter
 from lanl.cache import FORMAT_VERSION, MANIFEST, SignalCache, default_cache_dir, read_manifest
+from lanl.directio import DirectWriter
 from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir, write_json_atomic
 from lanl.layout import DataLayout, Source, describe_test, match_test_ids, read_sample_submission

@@ -322,6 +322,25 @@ def train(
     jobs: int = 1,
 ) -> Path:
     """Cross-validate ``config`` on DATA and write ``runs_dir/<name>/``; returns the run folder."""
+    config, model, _, inputs = prepare(
+        data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
+    )
+    return run_cv(config, model, inputs, runs_dir)
+
+
+def prepare(
+    data: str | Path | None,
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = DEFAULT_RUNS,
+    cache_dir: str | Path | None = None,
+    features_dir: str | Path = "features",
+    jobs: int = 1,
+):
+    """The resolved config, its model, the signal cache and the model's inputs (with their provenance).
+
+    The folds are made (or found) before any feature extraction, so too few cycles fail early.
+    """
     from lanl.ingest import require_cache
     from lanl.models.inputs import build_inputs, segment_spec
     from lanl.segments import train_segments
@@ -333,7 +352,7 @@ def train(
     inputs.info.update(
         data_fingerprint=cache.fingerprint, data=str(data) if data else None, cache_dir=str(cache.root)
     )
-    return run_cv(config, model, inputs, runs_dir)
+    return config, model, cache, inputs
 
 
 def train_table(

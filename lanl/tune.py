@@ -193,13 +193,11 @@ def load_data(
     jobs: int = 1,
 ) -> TuneData:
     """The inputs of ``config``'s model on DATA (features from the feature store: extracted once, then read)."""
-    from lanl.ingest import require_cache
-    from lanl.models.inputs import build_inputs
+    from lanl.train import prepare
 
-    config, model = resolve(config)
-    cache = require_cache(data, cache_dir)
-    inputs = build_inputs(type(model), cache, config, features_dir=features_dir, jobs=jobs)
-    inputs.info.update(data_fingerprint=cache.fingerprint, cache_dir=str(cache.root))
+    config, _, _, inputs = prepare(
+        data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
+    )
     folds, _ = ensure_folds(inputs.table, config.folds, Path(runs_dir) / FOLDS_SUBDIR)
     return TuneData(inputs, folds)
 

@@ -14,7 +14,7 @@ def write_train_csv(path: Path, sig, ttf) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
         f.write("acoustic_data,time_to_failure\n")
-        f.writelines(f"{a},{t:.11g}\n" for a, t in zip(np.asarray(sig).tolist(), np.asarray(ttf).tolist()))
+        f.writelines(f"{a},{t:.11g}\n" for a, t in zip(np.asarray(sig).tolist(), np.asarray(ttf).tolist(), strict=True))
     return path
 
 

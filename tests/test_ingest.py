@@ -98,7 +98,7 @@ def test_slow_path_for_long_floats(tmp_path):
     path.parent.mkdir()
     with open(path, "w") as f:
         f.write("acoustic_data,time_to_failure\n")
-        f.writelines(f"{a},{t!r}\n" for a, t in zip(sig.tolist(), (ttf + 1e-13).tolist()))
+        f.writelines(f"{a},{t!r}\n" for a, t in zip(sig.tolist(), (ttf + 1e-13).tolist(), strict=True))
     cache = ingest(path.parent).cache
     np.testing.assert_array_equal(np.asarray(cache.ttf), ttf + 1e-13)
     np.testing.assert_array_equal(cache.cycle_starts, starts)

@@ -31,7 +31,7 @@ def test_non_overlapping_windows(cache):
     c, sig, ttf, starts = cache
     t = train_segments(c, SegmentSpec(length=L))
     ends = np.append(starts[1:], len(sig))
-    assert len(t) == sum((e - s) // L for s, e in zip(starts, ends))
+    assert len(t) == sum((e - s) // L for s, e in zip(starts, ends, strict=True))
     _check_windows(t, sig, ttf, starts, L)
     for _, g in t.groupby("cycle"):
         assert (np.diff(g["start"]) == L).all()
@@ -41,7 +41,7 @@ def test_strided_windows(cache):
     c, sig, ttf, starts = cache
     t = train_segments(c, SegmentSpec(length=L, stride=2_500))
     ends = np.append(starts[1:], len(sig))
-    assert len(t) == sum(len(range(s, e - L + 1, 2_500)) for s, e in zip(starts, ends))
+    assert len(t) == sum(len(range(s, e - L + 1, 2_500)) for s, e in zip(starts, ends, strict=True))
     _check_windows(t, sig, ttf, starts, L)
 
 
@@ -62,7 +62,7 @@ def test_blocks_hold_the_signal(cache):
     seen = 0
     for part, block in iter_blocks(c, t, batch=3, length=L):
         assert block.dtype == np.int16 and block.shape == (len(part), L)
-        for s, row in zip(part["start"], block):
+        for s, row in zip(part["start"], block, strict=True):
             np.testing.assert_array_equal(row, sig[s : s + L])
         seen += len(part)
     assert seen == len(t)

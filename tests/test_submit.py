@@ -9,11 +9,11 @@ from click.testing import CliRunner
 
 from lanl.cli import main
 from lanl.errors import LanlError
+from lanl.folds import FoldSpec
 from lanl.ingest import ingest
 from lanl.segments import SegmentSpec, iter_blocks, test_segments, train_segments
 from lanl.submit import read_ledger, submit, validate
 from lanl.synth import generate
-from lanl.folds import FoldSpec
 from lanl.train import RunConfig, SegmentsConfig, train_table
 
 LENGTH = 30_000

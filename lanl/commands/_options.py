@@ -14,3 +14,11 @@ cache_opt = click.option(
     default=None,
     help="Signal cache folder (default: DATA/.lanl-cache, built when missing). Use it when DATA is read-only.",
 )
+runs_opt = click.option(
+    "--runs",
+    "runs_dir",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Runs folder: run folders, the shared folds in RUNS/_folds, tuning studies in RUNS/_studies.",
+)

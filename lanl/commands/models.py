@@ -6,16 +6,7 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg
-
-_runs_opt = click.option(
-    "--runs",
-    "runs_dir",
-    type=click.Path(path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Runs folder (run folders, and the shared folds in RUNS/_folds).",
-)
+from lanl.commands._options import cache_opt, data_arg, runs_opt
 
 
 @click.command()
@@ -47,7 +38,7 @@ _runs_opt = click.option(
     help="CV scheme (default cycle: whole quake cycles per fold).",
 )
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
-@_runs_opt
+@runs_opt
 @cache_opt
 @click.option(
     "--features-dir",
@@ -145,7 +136,7 @@ def report(runs, out_dir, studies):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--length", type=int, default=150_000, show_default=True, help="Window length.")
 @click.option("--stride", type=int, default=0, show_default=True, help="Window stride (0: non-overlapping).")
-@_runs_opt
+@runs_opt
 @cache_opt
 def folds(data, scheme, k, seed, length, stride, runs_dir, cache_dir):
     """Make (or find) the CV folds of DATA's train windows and print them per fold."""

@@ -6,16 +6,7 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg
-
-_runs_opt = click.option(
-    "--runs",
-    "runs_dir",
-    type=click.Path(path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Runs folder (shared folds in RUNS/_folds, studies in RUNS/_studies).",
-)
+from lanl.commands._options import cache_opt, data_arg, runs_opt
 
 
 @click.command()
@@ -46,7 +37,7 @@ _runs_opt = click.option(
 )
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
 @click.option("--timeout", type=float, default=None, help="Stop each worker after this many seconds.")
-@_runs_opt
+@runs_opt
 @cache_opt
 @click.option("--features-dir", type=click.Path(path_type=Path), default=Path("features"), show_default=True)
 @click.option("--feature-jobs", type=int, default=1, show_default=True, help="Feature extraction processes.")
