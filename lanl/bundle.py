@@ -18,6 +18,13 @@ Precomputed features (``--features-dataset OWNER/SLUG``, mounted at ``/kaggle/in
 feature set hash, feature code version, part and windows match the config's requests and their key columns
 (seg_id, start, cycle, label) equal this data's. The store's source fingerprint is not compared: it includes
 file paths and mtimes, which differ between the machine that computed the tables and the kernel.
+
+Trained runs (``--runs-dataset OWNER/SLUG``, mounted at ``/kaggle/input/SLUG``, or any folder in ``$LANL_RUNS``):
+the kernel trains nothing. It finds the config's run folders (``<submission>-<model>``, ``<submission>-stack``;
+anywhere under the folder, e.g. a ``runs/`` folder written by ``lanl run --config``), takes the one of least CV
+MAE as the pipeline would, predicts the competition's test segments with its per-fold models
+(:func:`lanl.predict.predict_to_run`, into ``$LANL_WORKING/runs/``) and submits that, as ``lanl predict`` then
+``lanl submit`` do. Feature-set files the config names are matched to the runs by hash.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ def build_bundle(
     features_dataset: str | None = None,
     kernel_id: str | None = None,
     seed: int | None = None,
+    runs_dataset: str | None = None,
 ) -> Bundle:
     """Write the kernel script and its metadata for the pipeline config ``config_file`` into ``out_dir``."""
     from lanl.fsutil import write_text_atomic
@@ -90,11 +98,12 @@ def build_bundle(
     if seed is not None:
         config.seed = seed
     _check_slug(features_dataset, "--features-dataset")
+    _check_slug(runs_dataset, "--runs-dataset")
     check_config(config)
     config, assets = embed_feature_files(config)
     payload = pack_package(assets)
-    doc = bundle_document(config, features_dataset, payload)
-    meta = kernel_metadata(config, features_dataset, kernel_id)
+    doc = bundle_document(config, features_dataset, payload, runs_dataset)
+    meta = kernel_metadata(config, features_dataset, kernel_id, runs_dataset)
     out_dir = Path(out_dir)
     script = write_text_atomic(out_dir / SCRIPT, render_script(doc, payload))
     metadata = write_text_atomic(out_dir / METADATA, json.dumps(meta, indent=2) + "\n")
@@ -199,7 +208,9 @@ def minimum_versions(pip_names) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def bundle_document(config, features_dataset: str | None, payload: bytes) -> dict:
+def bundle_document(
+    config, features_dataset: str | None, payload: bytes, runs_dataset: str | None = None
+) -> dict:
     """What the script carries besides the payload: the config, the packages it needs, the payload's hash."""
     from lanl.features.store import code_version
 
@@ -213,6 +224,7 @@ def bundle_document(config, features_dataset: str | None, payload: bytes) -> dic
         "feature_code": code_version(),
         "config": dataclasses.asdict(config),
         "features_dataset": features_dataset,
+        "runs_dataset": runs_dataset,
         "required": required,
         "minimum": minimum_versions(required.values()),
         "assets": assets,
@@ -221,7 +233,9 @@ def bundle_document(config, features_dataset: str | None, payload: bytes) -> dic
     }
 
 
-def kernel_metadata(config, features_dataset: str | None, kernel_id: str | None) -> dict:
+def kernel_metadata(
+    config, features_dataset: str | None, kernel_id: str | None, runs_dataset: str | None = None
+) -> dict:
     """``kernel-metadata.json``: a private script kernel on the competition data, internet off, GPU only when a
     net of the config asks for ``device = "cuda"``."""
     owner = os.environ.get("KAGGLE_USERNAME") or OWNER_PLACEHOLDER
@@ -240,7 +254,7 @@ def kernel_metadata(config, features_dataset: str | None, kernel_id: str | None)
         "enable_gpu": wants_gpu(config),
         "enable_tpu": False,
         "enable_internet": False,
-        "dataset_sources": [features_dataset] if features_dataset else [],
+        "dataset_sources": [d for d in (features_dataset, runs_dataset) if d],
         "competition_sources": [COMPETITION],
         "kernel_sources": [],
         "model_sources": [],
@@ -270,11 +284,16 @@ def render_script(doc: dict, payload: bytes) -> str:
     lines = "\n".join(b64[i : i + 100] for i in range(0, len(b64), 100))
     dataset = doc["features_dataset"]
     features = f"{KAGGLE_INPUT}/{dataset.split('/')[1]}" if dataset else "unset: the features are computed"
+    runs = doc.get("runs_dataset")
+    runs = (
+        f"{KAGGLE_INPUT}/{runs.split('/')[1]}: predict with them" if runs else "unset: the models are trained"
+    )
     fills = {
         "VERSION": doc["lanl_version"],
         "NFILES": str(doc["payload_files"]),
         "SHA12": doc["payload_sha256"][:12],
         "FEATURES": features,
+        "RUNS": runs,
         "INPUT": DEFAULT_INPUT,
         "WORKING": DEFAULT_WORKING,
         "SCRIPT": SCRIPT,
@@ -326,12 +345,16 @@ class KernelPaths:
     cache: Path
     features: Path | None
     jobs: int
+    runs: Path | None = None
 
     @classmethod
-    def from_env(cls, env, features_dataset: str | None = None) -> KernelPaths:
+    def from_env(
+        cls, env, features_dataset: str | None = None, runs_dataset: str | None = None
+    ) -> KernelPaths:
         working = Path(env.get("LANL_WORKING") or DEFAULT_WORKING)
         default = f"{KAGGLE_INPUT}/{features_dataset.split('/')[1]}" if features_dataset else ""
         features = env.get("LANL_FEATURES", default)
+        runs = env.get("LANL_RUNS", f"{KAGGLE_INPUT}/{runs_dataset.split('/')[1]}" if runs_dataset else "")
         try:
             jobs = int(env.get("LANL_JOBS") or 0)
         except ValueError:
@@ -342,6 +365,7 @@ class KernelPaths:
             Path(env.get("LANL_CACHE") or working / ".lanl-cache"),
             Path(features) if features else None,
             jobs,
+            Path(runs) if runs else None,
         )
 
 
@@ -355,32 +379,99 @@ def kernel_main(doc: dict, assets: str | Path) -> None:
 
 
 def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
-    """Ingest, (adopt precomputed features,) run the pipeline, write ``$LANL_WORKING/submission.csv``."""
+    """Ingest, (adopt precomputed features,) run the pipeline -- or predict with the attached runs -- and write
+    ``$LANL_WORKING/submission.csv``."""
     from lanl.fsutil import atomic_path
     from lanl.ingest import ingest
     from lanl.pipeline import run_pipeline
 
     env = os.environ if env is None else env
     log = log or _print
-    paths = KernelPaths.from_env(env, doc.get("features_dataset"))
+    paths = KernelPaths.from_env(env, doc.get("features_dataset"), doc.get("runs_dataset"))
     log(f"lanl {lanl.__version__} from {Path(lanl.__file__).parent} (payload {doc['payload_sha256'][:12]})")
     log(f"input {paths.input}; working {paths.working}; cache {paths.cache}; features {paths.features}")
+    if paths.runs is not None:
+        log(f"runs {paths.runs}: predicting with them, training nothing")
     if not paths.input.is_dir():
         raise LanlError(f"{paths.input}: no competition data (attach it, or set LANL_INPUT)")
     config = config_from_document(doc["config"], Path(assets))
     if paths.features is not None:
         cache = ingest(paths.input, paths.cache).cache
         adopt_features(paths.features, paths.working / "features", cache, config, log=log)
+    target = paths.working / "submission.csv"
+    if paths.runs is not None:
+        best, submission = predict_with_runs(paths, config, ingest(paths.input, paths.cache).cache, log=log)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(submission, tmp)
+        log(f"best run {best.name}; wrote {target} (= {submission})")
+        _drop_cache_on_kaggle(paths, env, log)
+        return target
     res = run_pipeline(
         paths.input, config, work=paths.working, cache_dir=paths.cache, jobs=paths.jobs, log=log
     )
-    target = paths.working / "submission.csv"
     with atomic_path(target) as tmp:
         shutil.copyfile(res.submission, tmp)
     log(f"best run {res.best.name}; wrote {target} (= {res.submission})")
     log("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in res.seconds.items()))
     _drop_cache_on_kaggle(paths, env, log)
     return target
+
+
+def run_names(config) -> list[str]:
+    """The run folders ``run_pipeline`` writes for ``config``, in its order (level-1 runs, then the stack)."""
+    from lanl.pipeline import run_config
+
+    names = [run_config(config, model).name for model in config.models]
+    return names + ([f"{config.submission}-stack"] if config.stack and len(names) > 1 else [])
+
+
+def attached_runs(source: str | Path, config) -> list[Path]:
+    """The run folders of ``config`` found anywhere under ``source`` (in run_names order; missing ones left out)."""
+    source = Path(source)
+    if not source.is_dir():
+        raise LanlError(f"{source}: no such runs folder (attach the runs dataset, or set LANL_RUNS)")
+    found: dict[str, Path] = {}
+    for path in sorted(source.rglob("config.json")):
+        folder = path.parent
+        if (folder / "metrics.json").is_file() and not folder.name.startswith((".", "_")):
+            found.setdefault(folder.name, folder)
+    names = run_names(config)
+    runs = [found[name] for name in names if name in found]
+    if not runs:
+        shown = ", ".join(sorted(found)[:10]) or "none"
+        raise LanlError(
+            f"{source}: none of this config's runs ({', '.join(names)}) is there (run folders found: {shown}); "
+            "attach the runs/ folder that `lanl run --config` wrote with this config"
+        )
+    return runs
+
+
+def predict_with_runs(paths: KernelPaths, config, cache, *, log=None) -> tuple[Path, Path]:
+    """Predict this data's test segments with the attached run of least CV MAE and submit it:
+    (the run, the submission file), both under ``paths.working``."""
+    log = log or _print
+    from lanl.predict import predict_to_run
+    from lanl.runs import Run
+    from lanl.submit import submit
+
+    runs = attached_runs(paths.runs, config)
+    missing = sorted(set(run_names(config)) - {r.name for r in runs})
+    if missing:
+        log(f"runs: {', '.join(missing)} not attached; choosing among {', '.join(r.name for r in runs)}")
+    best = min(runs, key=lambda p: Run.open(p).metrics["cv_mae"])
+    log(f"runs: predicting with {best} (CV MAE {Run.open(best).metrics['cv_mae']:.3f})")
+    out = predict_to_run(
+        best,
+        cache,
+        paths.working / "runs",
+        name=best.name,
+        data=paths.input,
+        features_dir=paths.working / "features",
+        jobs=paths.jobs,
+        runs_dir=best.parent,
+        feature_sets=[fs for fs, _ in feature_requests(config)],
+    )
+    return best, submit(out, cache, name=config.submission, out_dir=paths.working / "submissions").path
 
 
 def _print(message: str) -> None:
@@ -528,6 +619,7 @@ Environment (the defaults are Kaggle's paths):
     LANL_INPUT     the competition data            @@INPUT@@
     LANL_WORKING   outputs: submission.csv, runs/, features/, submissions/   @@WORKING@@
     LANL_FEATURES  precomputed feature tables      @@FEATURES@@
+    LANL_RUNS      trained run folders             @@RUNS@@
     LANL_CACHE     the signal cache                $LANL_WORKING/.lanl-cache
     LANL_JOBS      feature extraction processes    0 (one per core)
     LANL_UNPACK    where the package is unpacked   the temporary folder

@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import bundle, data, features, models, submit, synth, tune
+    from lanl.commands import bundle, data, features, models, predict, submit, synth, tune
 
-    for module in (synth, data, features, models, tune, submit, bundle):
+    for module in (synth, data, features, models, tune, predict, submit, bundle):
         for cmd in module.COMMANDS:
             main.add_command(cmd)
 

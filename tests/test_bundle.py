@@ -288,3 +288,54 @@ def test_cli_bundle_and_push_offline(kaggle, tmp_path, monkeypatch):
     assert "push the kernel" in str(res.exception) and f"kaggle kernels push -p {out}" in str(res.exception)
     res = CliRunner().invoke(bundle_command, ["--features-dataset", "no-owner", "--out", str(out)])
     assert isinstance(res.exception, LanlError) and "OWNER/SLUG" in str(res.exception)
+
+
+def test_kernel_predicts_with_attached_runs(kaggle, reference, tmp_path):
+    """--runs-dataset: the kernel trains nothing; it predicts with the attached runs (whose feature-set file is
+    not at its recorded path there: the config's own is matched by hash) and writes what `lanl submit` writes
+    for the predicted run folder -- here also what training on this data submitted."""
+    root, data, config = kaggle
+    res, cli_submission = reference
+    built = bundle.build_bundle(config, tmp_path / "bundle", runs_dataset="someone/lanl-runs")
+    again = bundle.build_bundle(config, tmp_path / "again", runs_dataset="someone/lanl-runs")
+    assert again.script.read_bytes() == built.script.read_bytes()
+    assert built.kernel["dataset_sources"] == ["someone/lanl-runs"]
+    assert "/kaggle/input/lanl-runs: predict with them" in built.script.read_text()
+    assert bundle.KernelPaths.from_env({}, None, "me/lanl-runs").runs == Path("/kaggle/input/lanl-runs")
+    attached = tmp_path / "input" / "lanl-runs"
+    shutil.copytree(root / "ref" / "runs", attached / "runs")
+    for path in (attached / "runs").glob("*/config.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "features": "/elsewhere/tiny.toml"}))
+    working = tmp_path / "working"
+    proc = run_script(
+        built.script,
+        tmp_path / "cwd",
+        LANL_INPUT=data,
+        LANL_WORKING=working,
+        LANL_RUNS=attached,
+        LANL_UNPACK=root / "unpack",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"runs: predicting with {attached / 'runs' / res.best.name}" in proc.stdout
+    assert not (working / "runs" / "_folds").exists()  # no folds made: nothing trained
+    predicted = working / "runs" / res.best.name
+    out = tmp_path / "subs"
+    cli = CliRunner().invoke(
+        main,
+        ["submit", str(predicted), "--cache", str(working / ".lanl-cache"), "--out", str(out), "--name", "p"],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert (working / "submission.csv").read_bytes() == (out / "p.csv").read_bytes()
+    assert (out / "p.csv").read_bytes() == cli_submission.read_bytes()
+    # runs of another config are not taken for this one's
+    (attached / "runs" / res.best.name).rename(attached / "runs" / "someone-else")
+    proc = run_script(
+        built.script,
+        tmp_path / "cwd",
+        LANL_INPUT=data,
+        LANL_WORKING=tmp_path / "w2",
+        LANL_RUNS=attached,
+        LANL_UNPACK=root / "unpack",
+    )
+    assert proc.returncode == 2 and "none of this config's runs (kern-lgbm)" in proc.stderr
+    assert "someone-else" in proc.stderr

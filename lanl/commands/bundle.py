@@ -24,6 +24,13 @@ import click
     "the tables that match its data and computes the rest.",
 )
 @click.option(
+    "--runs-dataset",
+    metavar="OWNER/SLUG",
+    default=None,
+    help="A Kaggle dataset of trained run folders (the runs/ folder `lanl run --config` wrote) to attach; the "
+    "kernel predicts with the best of the config's runs (`lanl predict`) instead of training, then submits.",
+)
+@click.option(
     "--id",
     "kernel_id",
     metavar="OWNER/SLUG",
@@ -32,16 +39,24 @@ import click
 )
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
 @click.option("--push", is_flag=True, help="Also push the kernel through the Kaggle API.")
-def bundle(config_file, out_dir, features_dataset, kernel_id, seed, push):
+def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed, push):
     """Write OUT/lanl_kernel.py (the package packed inside, the config embedded) and OUT/kernel-metadata.json.
 
     The script runs the configured pipeline on /kaggle/input/LANL-Earthquake-Prediction and writes
-    /kaggle/working/submission.csv; LANL_INPUT, LANL_WORKING, LANL_FEATURES override the paths for a local run.
+    /kaggle/working/submission.csv; LANL_INPUT, LANL_WORKING, LANL_FEATURES, LANL_RUNS override the paths for a
+    local run. With --runs-dataset it loads the trained runs and predicts instead of training.
     The same code and config always give the same bytes.
     """
     from lanl.bundle import build_bundle, push_bundle
 
-    b = build_bundle(config_file, out_dir, features_dataset=features_dataset, kernel_id=kernel_id, seed=seed)
+    b = build_bundle(
+        config_file,
+        out_dir,
+        features_dataset=features_dataset,
+        kernel_id=kernel_id,
+        seed=seed,
+        runs_dataset=runs_dataset,
+    )
     k = b.kernel
     click.echo(
         f"wrote {b.script} ({b.script.stat().st_size:,} bytes: {b.files} files of lanl, payload sha256 "
@@ -49,6 +64,8 @@ def bundle(config_file, out_dir, features_dataset, kernel_id, seed, push):
     )
     sources = ", ".join(k["competition_sources"] + k["dataset_sources"])
     click.echo(f"kernel {k['id']}: {sources}; GPU {'on' if k['enable_gpu'] else 'off'}, internet off")
+    if runs_dataset:
+        click.echo(f"the kernel predicts with the runs of {runs_dataset} (LANL_RUNS) instead of training")
     click.echo(f"run it here: LANL_INPUT=DATA LANL_WORKING=OUT python -I {b.script}")
     if push:
         url = push_bundle(out_dir)

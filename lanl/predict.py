@@ -1,0 +1,216 @@
+"""Predict with trained runs: a run folder's per-fold models applied to any data's test segments.
+
+    predict_run(run_dir, cache)                    -> DataFrame seg_id, fold_0 .., mean (the cache's test ids)
+    predict_to_run(run_dir, cache, out_runs_dir)   -> a copy of the run folder holding those predictions
+                                                      (what `lanl predict` writes; `lanl submit` reads it)
+
+The test inputs are built the way training built them, from the run's ``config.json``: the same feature set
+(checked against the ``feature_set_hash`` the run recorded), the raw windows, or the per-chunk sequences of the
+same chunk size. Each fold's prediction goes back through that fold's target (for ``fraction``, refitted on the
+fold's training rows of ``oof.parquet``: the numbers training used), and ``mean`` averages the folds exactly as
+training does, so predicting the training data's own test segments reproduces the run's ``test_pred.parquet``.
+A stack run predicts its inputs first (``inputs`` of its config: found beside it, in ``runs_dir``, or where it
+recorded them), then applies its level-2 models to their averaged predictions.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lanl.errors import LanlError
+from lanl.runs import Run, check_run_name
+
+KEYS = ["seg_id", "start", "cycle", "label"]
+
+
+def predict_run(
+    run_dir: str | Path,
+    cache,
+    *,
+    features_dir: str | Path = "features",
+    jobs: int = 1,
+    runs_dir: str | Path | None = None,
+    feature_sets=None,
+) -> pd.DataFrame:
+    """The run's predictions for ``cache``'s test segments (sample_submission order): one column per fold and
+    their ``mean``. ``feature_sets``: FeatureSets to use, matched by hash, when the run's own ``features`` file
+    is not on this machine (the Kaggle kernel passes the ones its config embeds)."""
+    run = Run.open(run_dir)
+    if not cache.test_ids:
+        raise LanlError(f"{cache.root}: the data has no test segments; nothing to predict")
+    options = {"features_dir": features_dir, "jobs": jobs, "runs_dir": runs_dir, "feature_sets": feature_sets}
+    if run.model == "stack":
+        ids, X = _stack_inputs(run, cache, options)
+    else:
+        ids, X = build_test_inputs(
+            run, cache, features_dir=features_dir, jobs=jobs, feature_sets=feature_sets
+        )
+    targets = fold_targets(run)
+    preds = {}
+    for k, target in enumerate(targets):
+        model = run.load_model(k)
+        preds[f"fold_{k}"] = target.inverse(model.predict(_columns(X, model)))
+    out = pd.DataFrame({"seg_id": list(ids), **preds})
+    out["mean"] = np.mean(np.stack(list(preds.values())), axis=0)  # as lanl.train averages
+    return out
+
+
+def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1, feature_sets=None):
+    """(test ids, X_test) of a level-1 run on ``cache``, built as :func:`lanl.models.inputs.build_inputs` does."""
+    from lanl.models import model_class
+    from lanl.models.inputs import WindowSource
+    from lanl.segments import SegmentSpec, test_segments
+
+    config = run.config
+    kind = model_class(config["model"]).input
+    segments = config.get("segments") or {}
+    spec = SegmentSpec(length=int(segments.get("length", 150_000)), stride=segments.get("stride") or None)
+    test = test_segments(cache)
+    ids = list(test["seg_id"])
+    if kind == "signal":
+        return ids, WindowSource(cache, test)
+    if kind == "chunks":
+        from lanl.models.chunks import chunk_sequences
+
+        chunk = int(config.get("chunk") or config.get("params", {}).get("chunk", 1000))
+        return ids, chunk_sequences(cache, test, chunk)
+    from lanl.features import FeatureStore, make_runner, segment_features
+
+    fs = run_feature_set(run, feature_sets)
+    table, _, _ = segment_features(
+        cache, fs, part="test", spec=spec, store=FeatureStore(features_dir), runner=make_runner(jobs)
+    )
+    columns = [c for c in table.columns if c not in KEYS]
+    expected = config.get("n_features")
+    if expected is not None and expected != len(columns):
+        raise LanlError(
+            f"{run.root}: trained on {expected} features of {fs.name}, but they now give {len(columns)}: "
+            "the feature code changed since the run was trained; retrain it"
+        )
+    return list(table["seg_id"]), table[columns]
+
+
+def run_feature_set(run: Run, feature_sets=None):
+    """The run's feature set, checked against the hash the run recorded."""
+    from lanl.features import load_feature_set
+
+    recorded = run.config.get("feature_set_hash")
+    by_hash = {fs.hash: fs for fs in feature_sets or []}
+    named = run.config.get("features") or run.config.get("feature_set")
+    if recorded in by_hash:
+        fs = by_hash[recorded]
+    else:
+        try:
+            fs = load_feature_set(named)
+        except (LanlError, OSError) as exc:
+            raise LanlError(
+                f"{run.root}: cannot load the run's feature set {named!r} here ({exc}); "
+                "put the feature-set file at that path, or predict where it exists"
+            ) from None
+    if recorded and fs.hash != recorded:
+        raise LanlError(
+            f"{run.root}: trained on feature set {fs.name} with hash {recorded[:12]}, which now hashes to "
+            f"{fs.hash[:12]}: the feature set or the feature code changed since the run was trained; "
+            "retrain the run (or predict with the code it was trained with)"
+        )
+    return fs
+
+
+def fold_targets(run: Run) -> list:
+    """The fitted target of each fold: refitted on the fold's training rows (oof.parquet), as training did."""
+    from lanl.models.target import Target
+
+    folds = run.folds
+    kind = run.config.get("target", "ttf")
+    if kind == "ttf":
+        return [Target(kind) for _ in range(folds.n_folds)]
+    oof = run.oof
+    labels, cycles = oof["label"].to_numpy(float), oof["cycle"].to_numpy()
+    return [Target(kind).fit(labels[train], cycles[train]) for _, train, _ in folds.split(oof)]
+
+
+def _columns(X, model):
+    names = getattr(model, "feature_names_in_", None)
+    if isinstance(X, pd.DataFrame) and names is not None:
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            raise LanlError(
+                f"the test features lack {len(missing)} the model was trained on, e.g. {missing[:3]}"
+            )
+        return X[list(names)]
+    return X
+
+
+def _stack_inputs(run: Run, cache, options: dict) -> tuple[list[str], np.ndarray]:
+    """(test ids, X): the stack's inputs' mean predictions side by side, in the order of its config."""
+    names = run.config.get("inputs") or []
+    recorded = run.config.get("input_dirs") or [None] * len(names)
+    preds = [
+        predict_run(find_input(run, name, where, options["runs_dir"]), cache, **options)
+        for name, where in zip(names, recorded, strict=True)
+    ]
+    if not preds:
+        raise LanlError(f"{run.root}: a stack without inputs in its config.json")
+    ids = list(preds[0]["seg_id"])
+    return ids, np.column_stack([p["mean"].to_numpy(np.float64) for p in preds])
+
+
+def find_input(run: Run, name: str, recorded: str | None, runs_dir) -> Path:
+    """An input run of a stack: in ``runs_dir``, beside the stack, or where the stack recorded it."""
+    places = [Path(runs_dir) / name] if runs_dir is not None else []
+    places += [run.root.parent / name] + ([Path(recorded)] if recorded else [])
+    for place in places:
+        if (place / "config.json").is_file():
+            return place
+    raise LanlError(
+        f"{run.root}: its input run {name!r} is not found (looked in {', '.join(map(str, places))}); "
+        "keep a stack's inputs beside it"
+    )
+
+
+def predict_to_run(
+    run_dir: str | Path,
+    cache,
+    out_runs_dir: str | Path,
+    *,
+    name: str | None = None,
+    data: str | Path | None = None,
+    features_dir: str | Path = "features",
+    jobs: int = 1,
+    runs_dir: str | Path | None = None,
+    feature_sets=None,
+) -> Path:
+    """Write ``out_runs_dir/<name>/``: a copy of the run folder whose ``test_pred.parquet`` holds its predictions
+    for ``cache``'s test segments and whose config records that data (``data_fingerprint``, ``cache_dir``), so
+    ``lanl submit`` reads it unchanged. ``name`` defaults to ``<run>-pred-<fingerprint[:8]>``."""
+    from lanl.fsutil import atomic_dir, write_json_atomic
+
+    run = Run.open(run_dir)
+    pred = predict_run(
+        run.root, cache, features_dir=features_dir, jobs=jobs, runs_dir=runs_dir, feature_sets=feature_sets
+    )
+    name = check_run_name(name or f"{run.name}-pred-{cache.fingerprint[:8]}")
+    target = Path(out_runs_dir) / name
+    if target.resolve() == run.root.resolve():
+        raise LanlError(f"{target} is the run itself: give another --name or --runs")
+    record = {
+        **run.config,
+        "name": name,
+        "data_fingerprint": cache.fingerprint,
+        "data": str(data) if data is not None else None,
+        "cache_dir": str(cache.root),
+        "predicted_from": {
+            "run": str(run.root.resolve()),
+            "data_fingerprint": run.config.get("data_fingerprint"),
+            "cache_dir": run.config.get("cache_dir"),
+        },
+    }
+    with atomic_dir(target) as tmp:
+        shutil.copytree(run.root, tmp, dirs_exist_ok=True)
+        pred.to_parquet(tmp / "test_pred.parquet", index=False)
+        write_json_atomic(tmp / "config.json", record)
+    return target
