@@ -22,3 +22,13 @@ runs_opt = click.option(
     show_default=True,
     help="Runs folder: run folders, the shared folds in RUNS/_folds, tuning studies in RUNS/_studies.",
 )
+features_dir_opt = click.option(
+    "--features-dir",
+    type=click.Path(path_type=Path),
+    default=Path("features"),
+    show_default=True,
+    help="Feature store folder.",
+)
+feature_jobs_opt = click.option(
+    "--jobs", type=int, default=1, show_default=True, help="Feature extraction processes (0: one per core)."
+)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg, runs_opt
+from lanl.commands._options import cache_opt, data_arg, feature_jobs_opt, features_dir_opt, runs_opt
 
 
 @click.command()
@@ -40,16 +40,8 @@ from lanl.commands._options import cache_opt, data_arg, runs_opt
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
 @runs_opt
 @cache_opt
-@click.option(
-    "--features-dir",
-    type=click.Path(path_type=Path),
-    default=Path("features"),
-    show_default=True,
-    help="Feature store folder.",
-)
-@click.option(
-    "--jobs", type=int, default=1, show_default=True, help="Feature extraction processes (0: one per core)."
-)
+@features_dir_opt
+@feature_jobs_opt
 def train(
     data,
     model,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt
+from lanl.commands._options import cache_opt, feature_jobs_opt, features_dir_opt
 
 
 @click.command()
@@ -24,16 +24,8 @@ from lanl.commands._options import cache_opt
     show_default=True,
     help="Where the new run folder goes.",
 )
-@click.option(
-    "--features-dir",
-    type=click.Path(path_type=Path),
-    default=Path("features"),
-    show_default=True,
-    help="Feature store folder.",
-)
-@click.option(
-    "--jobs", type=int, default=1, show_default=True, help="Feature extraction processes (0: one per core)."
-)
+@features_dir_opt
+@feature_jobs_opt
 def predict(run, data, cache_dir, name, runs_dir, features_dir, jobs):
     """Predict DATA's test segments with the per-fold models of RUN (a stack: with its inputs' models first).
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg, runs_opt
+from lanl.commands._options import cache_opt, data_arg, features_dir_opt, runs_opt
 
 
 @click.command()
@@ -39,7 +39,7 @@ from lanl.commands._options import cache_opt, data_arg, runs_opt
 @click.option("--timeout", type=float, default=None, help="Stop each worker after this many seconds.")
 @runs_opt
 @cache_opt
-@click.option("--features-dir", type=click.Path(path_type=Path), default=Path("features"), show_default=True)
+@features_dir_opt
 @click.option("--feature-jobs", type=int, default=1, show_default=True, help="Feature extraction processes.")
 def tune(
     data,
