@@ -111,7 +111,7 @@ class Block:
     @cached_property
     def power(self) -> np.ndarray:
         """|X_k|^2."""
-        return self.rfft.real**2 + self.rfft.imag**2
+        return K.powers(self.rfft)
 
     @cached_property
     def magnitude(self) -> np.ndarray:

@@ -82,7 +82,10 @@ def wavelet_denoise(x: np.ndarray, ctx: SegmentContext, wavelet: str = "db4", le
 
 @manipulation("abs")
 def absolute(x: np.ndarray, ctx: SegmentContext) -> np.ndarray:
-    """|x_t| (as float64, so |-32768| stays exact for int16)."""
+    """|x_t|: as int32 for int8/int16/uint8/uint16 input (exact, |-32768| included, and the block built from
+    it knows it is integral without scanning it), else as float64."""
+    if x.dtype.kind in "iu" and x.dtype.itemsize <= 2:
+        return np.abs(x, dtype=np.int32)
     return np.abs(x, dtype=np.float64)
 
 

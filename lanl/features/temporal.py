@@ -6,6 +6,8 @@ t = 0..n-1 is the sample index of a segment x_t; mean = (1/n) sum x_t, m_2 = sum
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.signal
 import scipy.stats
@@ -135,5 +137,14 @@ def autocorrelation(blk: Block, params: list[dict]) -> np.ndarray:
 def ewm_mean(blk: Block, params: list[dict]) -> np.ndarray:
     """Mean over t of the exponentially weighted mean x.ewm(span=span).mean() (pandas, adjust=True):
     y_t = sum_{i<=t} (1-a)^(t-i) x_i / sum_{i<=t} (1-a)^(t-i), a = 2 / (span + 1)."""
-    alphas = np.array([2.0 / (p["span"] + 1.0) for p in params])
-    return K.ewm_mean_average(blk.x, alphas)
+    weights = np.stack([_ewm_weights(blk.length, 2.0 / (p["span"] + 1.0)) for p in params])
+    return K.ewm_mean_average(blk.x, weights)
+
+
+@functools.lru_cache(maxsize=16)
+def _ewm_weights(n: int, alpha: float) -> np.ndarray:
+    """K.ewm_weights, kept across blocks: building them is a serial recurrence over n samples that costs
+    more than the dot products of a small block (read-only, so sharing is safe)."""
+    g = K.ewm_weights(n, alpha)
+    g.flags.writeable = False
+    return g
