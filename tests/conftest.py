@@ -9,6 +9,24 @@ os.environ.setdefault("LANL_PROGRESS", "0")
 REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "lanl_real"
 
 
+# A feature set of a few cheap features (TOML): fast to compile in a fresh interpreter, used by several tests.
+TINY_SET = """\
+description = "a few cheap features: a short numba compile in the fresh interpreter"
+seed = 0
+
+[[features]]
+feature = "mean"
+
+[[features]]
+feature = "std"
+params = [{ddof = 1}]
+
+[[features]]
+feature = "quantile"
+grid = {q = [0.05, 0.5, 0.95]}
+"""
+
+
 def write_train_csv(path: Path, sig, ttf) -> Path:
     """A train.csv written the plain way (Python's %.11g), independent of the package's writers."""
     path.parent.mkdir(parents=True, exist_ok=True)

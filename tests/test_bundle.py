@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import TINY_SET
 
 from lanl import bundle
 from lanl.cache import SignalCache
@@ -24,21 +25,6 @@ from lanl.pipeline import PipelineConfig, load_pipeline_config, run_pipeline
 from lanl.synth import generate
 
 COMPETITION = "LANL-Earthquake-Prediction"
-TINY_SET = """\
-description = "a few cheap features: a short numba compile in the fresh interpreter"
-seed = 0
-
-[[features]]
-feature = "mean"
-
-[[features]]
-feature = "std"
-params = [{ddof = 1}]
-
-[[features]]
-feature = "quantile"
-grid = {q = [0.05, 0.5, 0.95]}
-"""
 PIPELINE = """\
 models = ["lgbm"]
 stack = ""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import TINY_SET
 
 from lanl.commands.predict import predict as predict_command
 from lanl.errors import LanlError
@@ -21,20 +22,6 @@ from lanl.submit import submit
 from lanl.synth import generate
 from lanl.train import RunConfig, SegmentsConfig, train
 
-TINY_SET = """\
-seed = 0
-
-[[features]]
-feature = "mean"
-
-[[features]]
-feature = "std"
-params = [{ddof = 1}]
-
-[[features]]
-feature = "quantile"
-grid = {q = [0.05, 0.5, 0.95]}
-"""
 LGBM = {"learning_rate": 0.1, "n_estimators": 200, "early_stopping_rounds": 20, "min_child_samples": 5}
 TINY_RNN = {"epochs": 2, "batch_size": 16, "hidden": 8, "head": 4, "threads": 1}
 TINY_CNN = {"epochs": 2, "batch_size": 16, "channels": 4, "frame": 64, "depth": 2, "head": 4, "threads": 1}
