@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,6 +54,30 @@ def test_runners_share_one_interface_and_keep_order():
     tasks = list(range(11))
     assert list(SerialRunner().map(square, tasks)) == [t * t for t in tasks]
     assert list(ProcessRunner(2).map(square, iter(tasks))) == [t * t for t in tasks]
+
+
+def worker_pid(_task):
+    import time
+
+    time.sleep(0.01)  # long enough that both workers take tasks
+    return os.getpid()
+
+
+def test_process_runner_keeps_its_pool_inside_a_with_block():
+    with ProcessRunner(2) as runner:
+        first = set(runner.map(worker_pid, range(8)))
+        pool = runner._pool
+        workers = set(pool._processes)
+        stopped_early = runner.map(worker_pid, range(50))
+        next(stopped_early)
+        stopped_early.close()  # the rest is cancelled, the pool stays usable
+        second = set(runner.map(worker_pid, range(8)))
+        assert runner._pool is pool and first | second <= workers | set(pool._processes)
+        assert os.getpid() not in first | second and len(workers | set(pool._processes)) <= 2
+    assert runner._pool is None  # closed with the block
+    alone = ProcessRunner(2)
+    one, two = set(alone.map(worker_pid, range(4))), set(alone.map(worker_pid, range(4)))
+    assert not one & two and alone._pool is None  # outside a block every map has its own pool
 
 
 def test_serial_and_parallel_output_are_identical():

@@ -106,12 +106,10 @@ def features_cmd(
 
 def _runner(ctx, jobs: int, scheduler: str | None, worker_cache: str | None):
     """A context manager giving the runner of the options: local (--jobs) or a DaskRunner (--scheduler)."""
-    from contextlib import nullcontext
-
     from lanl.features.runners import DaskRunner, make_runner
 
     if not scheduler:
-        return nullcontext(make_runner(jobs))
+        return make_runner(jobs)  # a ProcessRunner keeps its pool for every part of the request
     from lanl.distributed import LOCAL, parse_scheduler
 
     scheduler = parse_scheduler(scheduler)

@@ -117,9 +117,12 @@ def _bucket_range(a, size):
     """The bulk of ``a`` for bucketing: its 0.5% and 99.5% quantiles estimated on a strided sample of about
     ``size`` values (its min and max when those coincide). Only the speed of selection depends on it."""
     step = max(1, a.size // size)
-    sample = np.sort(a[::step])
+    sample = a[::step]
     cut = sample.size // 200
-    base, top = sample[cut], sample[sample.size - 1 - cut]
+    if cut == 0:
+        base, top = _minmax(sample)
+    else:  # two selections: a sort of the sample costs several times more (measured)
+        base, top = _sample_rank(sample, cut), _sample_rank(sample, sample.size - 1 - cut)
     if top <= base:
         base, top = _minmax(a)
     return base, top
@@ -360,10 +363,18 @@ def _tail_needs(ks, m):
 
 
 @njit(cache=True, error_model="numpy")
+def _sample_rank(sample, k):
+    """The k-th smallest of ``sample`` (left as it is): selection, not a sort (a sort of the samples of
+    rough rolling series cost more than the rest of their summaries, measured)."""
+    buf = sample.copy()
+    return _kth_inplace(buf, buf.size, k)
+
+
+@njit(cache=True, error_model="numpy")
 def _tail_cuts(sample, m, ks):
     """(t_lo, t_hi) with, very likely, the ``ks`` lower ranks of m values among the values <= t_lo and the
-    upper ones among those >= t_hi, read off the sorted ``sample`` (every (m // size)-th value) at each
-    need's expected sample rank plus a 3-sigma margin; (-inf, inf), which copies nothing out, when
+    upper ones among those >= t_hi, read off ``sample`` (every (m // size)-th value, in series order) at
+    each need's expected sample rank plus a 3-sigma margin; (-inf, inf), which copies nothing out, when
     selection must run over all values. The caller checks the counts, so a poor sample costs time only."""
     n_lo, need_lo, need_hi = _tail_needs(ks, m)
     s = sample.size
@@ -373,12 +384,10 @@ def _tail_cuts(sample, m, ks):
     t_hi = np.inf
     if need_lo:
         p = need_lo / m
-        i = min(s - 1, int(p * s + 3.0 * np.sqrt(p * s) + 8.0))
-        t_lo = sample[i]
+        t_lo = _sample_rank(sample, min(s - 1, int(p * s + 3.0 * np.sqrt(p * s) + 8.0)))
     if need_hi:
         p = need_hi / m
-        i = min(s - 1, int(p * s + 3.0 * np.sqrt(p * s) + 8.0))
-        t_hi = sample[s - 1 - i]
+        t_hi = _sample_rank(sample, s - 1 - min(s - 1, int(p * s + 3.0 * np.sqrt(p * s) + 8.0)))
     if t_lo >= t_hi:
         return -np.inf, np.inf
     return t_lo, t_hi
@@ -482,11 +491,9 @@ def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
         s1 = c1[j + w] - c1[j]
         sample[0, k] = c + s1 * inv_w
         sample[1, k] = np.sqrt((w * (c2[j + w] - c2[j]) - s1 * s1) * inv_denom)
-    sample[0].sort()
-    sample[1].sort()
     cut_mean = _tail_cuts(sample[0], m, ks_mean)
     cut_std = _tail_cuts(sample[1], m, ks_std)
-    shift = np.array([sample[0, size // 2], sample[1, size // 2]])
+    shift = np.array([_sum(sample[0]) / size, _sum(sample[1]) / size])  # near the middle of each series
     acc = np.zeros(4, np.float64)
     s1 = c1[w] - c1[0]
     v = w * (c2[w] - c2[0]) - s1 * s1
@@ -576,7 +583,7 @@ def rolling_summaries(x, windows, ks_mean, ks_std, integer):
                 counts[:] = 0
                 step = max(1, m // _TAIL_SAMPLE)
                 for k, series in ((0, a), (2, b)):
-                    t_lo, t_hi = _tail_cuts(np.sort(series[::step]), m, ks_mean[i] if k == 0 else ks_std[i])
+                    t_lo, t_hi = _tail_cuts(series[::step], m, ks_mean[i] if k == 0 else ks_std[i])
                     _compact(series, 0, m, t_lo, t_hi, tails[k], tails[k + 1], counts, k, w < _COMPACT_BLOCK)
             _select_from_tails(
                 a, ks_mean[i], out_mean[r, i, 5:], starts, tails[0], counts[0], tails[1], counts[1]
@@ -709,67 +716,65 @@ def trimmed_sums(x, vlo, vhi, lo, hi):
     return out
 
 
-_PEAK_CHUNK = 2048  # samples per chunk of the peak screen (its flags stay in L1)
-_PEAK_SCREEN = 8  # neighbour distances screened branch-free over every sample
+_PEAK_CHUNK = 4096  # samples per chunk of number_peaks (its range-maximum table stays in L1/L2)
 
 
 @njit(cache=True, error_model="numpy")
-def _screen_peaks(row, i0, i1, d_max, flags):
-    """flags[j] = 1 when row[i0 + j] is above both its neighbours at every distance 1..d_max (i0 - d_max
-    >= 0, i1 + d_max <= row.size): one branch-free, vectorised pass per distance over 0-based slices."""
-    size = i1 - i0
-    mid = row[i0:i1]
-    flags[:size] = 1
-    for d in range(1, d_max + 1):
-        left = row[i0 - d : i1 - d]
-        right = row[i0 + d : i1 + d]
-        for j in range(size):
-            flags[j] &= (mid[j] > left[j]) & (mid[j] > right[j])
-
-
-@njit(cache=True, error_model="numpy")
-def _is_peak_beyond(row, i, done, support):
-    """Whether row[i] is above its neighbours at distances done+1..support on both sides."""
-    v = row[i]
-    for j in range(done + 1, support + 1):
-        if not (v > row[i - j] and v > row[i + j]):
-            return False
-    return True
+def _max_pairs(a, b, out):
+    """out[j] = max(a[j], b[j]) (a select: vectorises for any dtype)."""
+    for j in range(out.size):
+        u = a[j]
+        v = b[j]
+        out[j] = u if u > v else v
 
 
 @njit(cache=True, error_model="numpy")
 def number_peaks(x, supports):
     """Per row and support s (ascending): the count of i in [s, n-s) with x[i] strictly above its s
-    neighbours on each side. Every sample of the smallest support's range is screened branch-free against
-    its neighbours at distances up to _PEAK_SCREEN (_screen_peaks); the few survivors are checked out to
-    that support, and a peak of a larger support is a peak of every smaller one, so the larger supports
-    only re-examine the previous support's peaks."""
+    neighbours on each side, i.e. above the maxima of x[i-s:i] and x[i+1:i+s+1].
+
+    Chunk by chunk (with s_max samples of context each side) a table of range maxima is built by doubling,
+    tab[l, j] = max(x[j : j + 2^l]) = max(tab[l-1, j], tab[l-1, j + 2^(l-1)]), and a range of length s is
+    the maximum of two overlapping power-of-two ranges of length w = 2^floor(log2 s): every support costs
+    four vectorised comparisons per sample, in the block's own dtype (int16 for raw LANL segments)."""
     n_rows, n = x.shape
     out = np.zeros((n_rows, supports.size), np.float64)
-    s0 = supports[0]
-    screen = min(s0, _PEAK_SCREEN)
-    flags = np.empty(_PEAK_CHUNK, np.uint8)
-    peaks = np.empty(n, np.int64)
+    s_min, s_max = supports[0], supports[-1]
+    levels = 1
+    while (1 << levels) <= s_max:
+        levels += 1
+    tab = np.empty((levels, _PEAK_CHUNK + 2 * s_max), x.dtype)
     for r in range(n_rows):
         row = x[r]
-        count = 0
-        for i0 in range(s0, n - s0, _PEAK_CHUNK):
-            i1 = min(i0 + _PEAK_CHUNK, n - s0)
-            _screen_peaks(row, i0, i1, screen, flags)
-            for j in range(i1 - i0):
-                if flags[j] and (screen == s0 or _is_peak_beyond(row, i0 + j, screen, s0)):
-                    peaks[count] = i0 + j
-                    count += 1
-        out[r, 0] = count
-        for j in range(1, supports.size):
-            s, kept = supports[j], 0
-            for p in range(count):
-                i = peaks[p]
-                if s <= i < n - s and _is_peak_beyond(row, i, supports[j - 1], s):
-                    peaks[kept] = i
-                    kept += 1
-            count = kept
-            out[r, j] = count
+        for i0 in range(s_min, n - s_min, _PEAK_CHUNK):
+            i1 = min(i0 + _PEAK_CHUNK, n - s_min)
+            base = max(0, i0 - s_max)
+            size = min(n, i1 + s_max) - base
+            tab[0, :size] = row[base : base + size]
+            for lev in range(1, levels):
+                h = 1 << (lev - 1)
+                _max_pairs(tab[lev - 1, : size - h], tab[lev - 1, h:size], tab[lev, : size - h])
+            for k in range(supports.size):
+                s = supports[k]
+                a = max(i0, s)
+                b = min(i1, n - s)
+                if a >= b:
+                    continue
+                lev = 0
+                while (2 << lev) <= s:
+                    lev += 1
+                w = 1 << lev
+                t = tab[lev]
+                mid = row[a:b]  # 0-based slices: indexing with offsets does not vectorise
+                left_far = t[a - s - base : b - s - base]  # max(x[i-s : i-s+w])
+                left_near = t[a - w - base : b - w - base]  # max(x[i-w : i])
+                right_near = t[a + 1 - base : b + 1 - base]  # max(x[i+1 : i+1+w])
+                right_far = t[a + s - w + 1 - base : b + s - w + 1 - base]  # max(x[i+s-w+1 : i+s+1])
+                count = 0
+                for j in range(b - a):
+                    v = mid[j]
+                    count += (v > left_far[j]) & (v > left_near[j]) & (v > right_near[j]) & (v > right_far[j])
+                out[r, k] += count
     return out
 
 
@@ -925,14 +930,13 @@ def autocovariances(x, mean, lags):
     return out
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def magnitudes(spectrum):
-    """|X_k| of a complex block, row by row."""
-    out = np.empty(spectrum.shape, np.float64)
-    for r in range(spectrum.shape[0]):
-        for k in range(spectrum.shape[1]):
-            z = spectrum[r, k]
-            out[r, k] = np.sqrt(z.real * z.real + z.imag * z.imag)
+@njit(cache=True, error_model="numpy")
+def roots(a):
+    """Element-wise square root of a 2-D block (non-negative values)."""
+    out = np.empty(a.shape, np.float64)
+    for r in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            out[r, k] = np.sqrt(a[r, k])
     return out
 
 
@@ -948,19 +952,72 @@ def powers(spectrum):
     return out
 
 
+_SCAN_BLOCK = 64  # rolloff_index adds a block at once while the threshold is beyond it
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _block_sum(a, i0, i1):
+    part = a[i0:i1]
+    total = 0.0
+    for i in range(part.size):
+        total += part[i]
+    return total
+
+
 @njit(cache=True, error_model="numpy")
 def rolloff_index(mag, fraction):
-    """Per row: the first k with sum_{j <= k} mag_j >= fraction * sum_j mag_j (cumulative sums in order)."""
+    """Per row: the first k with sum_{j <= k} mag_j >= fraction * sum_j mag_j. The running sum advances a
+    block of _SCAN_BLOCK values at a time (a vectorised sum) while the threshold lies beyond the block, and
+    value by value within the block that reaches it: the same index as a plain cumulative sum unless a
+    partial sum lies within rounding (1e-16 relative) of the threshold."""
     out = np.zeros(mag.shape[0], np.int64)
+    size = mag.shape[1]
     for r in range(mag.shape[0]):
-        total = 0.0
-        for k in range(mag.shape[1]):
-            total += mag[r, k]
-        threshold = fraction * total
+        row = mag[r]
+        threshold = fraction * _block_sum(row, 0, size)
         running = 0.0
-        for k in range(mag.shape[1]):
-            running += mag[r, k]
-            if running >= threshold:
-                out[r] = k
+        for b0 in range(0, size, _SCAN_BLOCK):
+            b1 = min(b0 + _SCAN_BLOCK, size)
+            block = _block_sum(row, b0, b1)
+            if running + block < threshold and b1 < size:
+                running += block
+                continue
+            found = False
+            for k in range(b0, b1):
+                running += row[k]
+                if running >= threshold:
+                    out[r] = k
+                    found = True
+                    break
+            if found:
                 break
+            if b1 == size:  # rounding kept the last partial sum below the threshold: the top bin
+                out[r] = size - 1
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def slice_sums(values, starts, stops):
+    """Per row and j: sum(values[r, starts[j]:stops[j]]) (vectorised, reassociated sums)."""
+    out = np.empty((values.shape[0], starts.size), np.float64)
+    for r in range(values.shape[0]):
+        for j in range(starts.size):
+            out[r, j] = _block_sum(values[r], starts[j], stops[j])
+    return out
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def weighted_sums(values, weights):
+    """Per row: (sum_k values_k, sum_k weights_k values_k) in one pass."""
+    total = np.empty(values.shape[0], np.float64)
+    weighted = np.empty(values.shape[0], np.float64)
+    for r in range(values.shape[0]):
+        row = values[r]
+        s = 0.0
+        sw = 0.0
+        for k in range(row.size):
+            s += row[k]
+            sw += weights[k] * row[k]
+        total[r] = s
+        weighted[r] = sw
+    return total, weighted

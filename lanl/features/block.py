@@ -24,6 +24,8 @@ class Block:
     seeds); ``integer``: every value is an integer (order statistics may then be counted, not selected)."""
 
     def __init__(self, x: np.ndarray, keys: Sequence[str], integer: bool):
+        if x.dtype == np.int16:
+            self.__dict__["narrow"] = np.ascontiguousarray(x)
         self.x = np.ascontiguousarray(x, dtype=np.float64)
         self.keys = list(keys)
         self.integer = integer
@@ -51,6 +53,14 @@ class Block:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    @cached_property
+    def narrow(self) -> np.ndarray:
+        """The same values in int16 when they are integers within its range (raw LANL segments), else ``x``:
+        kernels that only compare values run on it four times as many lanes wide."""
+        if self.integer and self.minimum.min() >= -(2**15) and self.maximum.max() < 2**15:
+            return self.x.astype(np.int16)
+        return self.x
 
     # ---------------------------------------------------------------------------------------- moments
     @cached_property
@@ -115,8 +125,8 @@ class Block:
 
     @cached_property
     def magnitude(self) -> np.ndarray:
-        """|X_k|."""
-        return K.magnitudes(self.rfft)
+        """|X_k| = sqrt(|X_k|^2)."""
+        return K.roots(self.power)
 
 
 def quantile_ranks(n: int, qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ def number_peaks(blk: Block, params: list[dict]) -> np.ndarray:
     """Number of peaks of support n: #{t : n <= t < len - n, x_t > x_{t-j} and x_t > x_{t+j} for j = 1..n}
     (strict inequalities; tsfresh number_peaks). All supports of a set are counted in one pass."""
     supports, inverse = np.unique([p["n"] for p in params], return_inverse=True)
-    return K.number_peaks(blk.x, supports.astype(np.int64))[:, inverse]
+    return K.number_peaks(blk.narrow, supports.astype(np.int64))[:, inverse]
 
 
 @feature(

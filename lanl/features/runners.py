@@ -52,27 +52,71 @@ class SerialRunner:
         for task in tasks:
             yield func(task)
 
+    def close(self) -> None:
+        """Nothing to stop (every runner can be closed and used in a ``with`` block)."""
+
+    def __enter__(self) -> SerialRunner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
 
 class ProcessRunner:
     """Runs tasks in ``n_jobs`` worker processes, yielding results in task order.
 
     At most ``2 * n_jobs`` tasks are in flight, so a long task list (or tasks that carry data) never sits in
     memory all at once. ``func`` must be a module-level function and tasks picklable.
+
+    Used as a context manager (``with ProcessRunner(2) as runner:``) the pool starts on the first ``map``
+    and serves every later one until the block ends, so workers load the compiled kernels once (about half
+    a second each) however many tables they compute; otherwise each ``map`` starts and stops its own pool.
     """
 
     def __init__(self, n_jobs: int | None = None):
         self.n_jobs = n_jobs or os.cpu_count() or 1
+        self._keep = False
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        return ProcessPoolExecutor(self.n_jobs, mp_context=context, initializer=tune_allocator)
 
     def map(self, func: Callable, tasks: Iterable) -> Iterator:
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(self.n_jobs, mp_context=context, initializer=tune_allocator) as pool:
-            pending: deque = deque()
+        if not self._keep:
+            with self._start() as pool:
+                yield from self._map(pool, func, tasks)
+            return
+        if self._pool is None:
+            self._pool = self._start()
+        yield from self._map(self._pool, func, tasks)
+
+    def _map(self, pool: ProcessPoolExecutor, func: Callable, tasks: Iterable) -> Iterator:
+        pending: deque = deque()
+        try:
             for task in tasks:
                 pending.append(pool.submit(func, task))
                 if len(pending) >= 2 * self.n_jobs:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+        finally:  # a consumer that stops early (or an error) leaves no queued work behind in a kept pool
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop the kept pool (a later ``map`` starts a new one)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ProcessRunner:
+        self._keep = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._keep = False
+        self.close()
 
 
 class DaskRunner:

@@ -46,28 +46,23 @@ def fft_band_power(blk: Block, params: list[dict]) -> np.ndarray:
     """Power in a frequency band: (1/n^2) sum_{k : lo <= f_k < hi} c_k |X_k|^2 with c_k = 2 except c = 1 at
     DC and (n even) at Nyquist. By Parseval the bands of a partition of [0, 1] sum to mean(x^2)."""
     n = blk.length
-    weighted = blk.memo("weighted_power", lambda: _weighted_power(blk))
     f = _nyquist_fractions(n)
-    cols = [weighted[:, _band_slice(f, p["lo"], p["hi"])].sum(axis=1) for p in params]
-    return np.stack(cols, axis=1) / n**2
-
-
-def _weighted_power(blk: Block) -> np.ndarray:
-    w = blk.power * 2.0
-    w[:, 0] /= 2
-    if blk.length % 2 == 0:
-        w[:, -1] /= 2
-    return w
+    bands = [_band_slice(f, p["lo"], p["hi"]) for p in params]
+    starts = np.array([b.start for b in bands], dtype=np.int64)
+    stops = np.array([max(b.start, b.stop) for b in bands], dtype=np.int64)
+    power = blk.power
+    sums = 2.0 * K.slice_sums(power, starts, stops)
+    single = [0, len(f) - 1] if n % 2 == 0 else [0]  # bins that count once: DC and (n even) Nyquist
+    for k in single:
+        inside = (starts <= k) & (k < stops)
+        sums[:, inside] -= power[:, [k]]
+    return sums / n**2
 
 
 @feature("spectral_centroid", family="spectral")
 def spectral_centroid(blk: Block) -> np.ndarray:
     """Magnitude-weighted mean frequency: sum_k f_k |X_k| / sum_k |X_k| (0 for an all-zero segment)."""
-    mag = blk.magnitude
-    total = mag.sum(axis=1)
-    centroid = np.einsum(
-        "ij,j->i", mag, _nyquist_fractions(blk.length)
-    )  # not BLAS: same bits on any thread count
+    total, centroid = K.weighted_sums(blk.magnitude, _nyquist_fractions(blk.length))
     return np.divide(centroid, total, out=np.zeros_like(total), where=total > 0)
 
 

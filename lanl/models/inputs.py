@@ -80,16 +80,17 @@ def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool,
     from lanl.features.store import FeatureStore, segment_features
 
     fs = load_feature_set(feature_set)
-    store, runner = FeatureStore(features_dir), make_runner(jobs)
-    train, folder, _ = segment_features(cache, fs, part="train", spec=spec, store=store, runner=runner)
-    columns = [c for c in train.columns if c not in KEYS]
-    info = {
-        "feature_set": fs.name,
-        "feature_set_hash": fs.hash,
-        "n_features": len(columns),
-        "features_table": str(folder),
-    }
-    if not with_test:
-        return Inputs(train[KEYS], train[columns], info=info)
-    test, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
+    store = FeatureStore(features_dir)
+    with make_runner(jobs) as runner:  # one worker pool for both parts
+        train, folder, _ = segment_features(cache, fs, part="train", spec=spec, store=store, runner=runner)
+        columns = [c for c in train.columns if c not in KEYS]
+        info = {
+            "feature_set": fs.name,
+            "feature_set_hash": fs.hash,
+            "n_features": len(columns),
+            "features_table": str(folder),
+        }
+        if not with_test:
+            return Inputs(train[KEYS], train[columns], info=info)
+        test, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
     return Inputs(train[KEYS], train[columns], list(test["seg_id"]), test[columns], info)
