@@ -126,14 +126,11 @@ def load_block(cache: SignalCache, table: pd.DataFrame, length: int | None = Non
     """The signal windows of ``table``'s rows as one int16 array (n, length)."""
     rows, is_test = _rows_of(cache, table)
     if is_test:
-        return np.asarray(cache.test_signal[rows])
+        return cache.read_test(rows)
     length = length or SEGMENT_LENGTH
     if len(rows) and rows.max() + length > cache.rows:
         raise LanlError(f"window of {length:,} rows at {rows.max():,} runs past the end of the data")
-    out = np.empty((len(rows), length), np.int16)
-    for k, start in enumerate(rows):
-        out[k] = cache.signal[start : start + length]
-    return out
+    return cache.read_windows(rows, length)
 
 
 def iter_blocks(

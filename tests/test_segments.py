@@ -68,6 +68,48 @@ def test_blocks_hold_the_signal(cache):
     assert seen == len(t)
 
 
+def test_windows_read_the_same_without_preadv(cache, monkeypatch):
+    c, sig, _, _ = cache
+    starts = np.array([0, 1, 12_345, len(sig) - L])
+    fast = c.read_windows(starts, L)
+    tests = c.read_test([1, 0])
+    monkeypatch.delattr("os.preadv")  # the memory-map path of systems without preadv
+    np.testing.assert_array_equal(c.read_windows(starts, L), fast)
+    np.testing.assert_array_equal(c.read_test([1, 0]), tests)
+    for row, start in zip(fast, starts, strict=True):
+        np.testing.assert_array_equal(row, sig[start : start + L])
+    np.testing.assert_array_equal(tests, c.test_signal[[1, 0]])
+
+
+def test_a_truncated_cache_file_is_named(cache, tmp_path):
+    import shutil
+
+    from lanl.cache import SignalCache
+
+    c, sig, _, _ = cache
+    copy = tmp_path / "cache"
+    shutil.copytree(c.root, copy)
+    with open(copy / "signal.i16", "r+b") as f:
+        f.truncate(2 * (len(sig) - 10))
+    with pytest.raises(LanlError, match=r"signal.i16: [\d,]+ bytes, the manifest says [\d,]+; the cache is damaged"):  # noqa: E501
+        SignalCache.open(copy)
+    shutil.copy(c.root / "signal.i16", copy / "signal.i16")
+    (copy / "ttf.f64").unlink()
+    with pytest.raises(LanlError, match=r"ttf.f64: missing"):
+        SignalCache.open(copy)
+
+
+def test_workers_open_a_cache_once_until_it_is_rebuilt(cache, small_data):
+    from lanl.cache import SignalCache
+
+    c, *_ = cache
+    first = SignalCache.open_shared(c.root)
+    assert SignalCache.open_shared(str(c.root)) is first
+    ingest(small_data[0], segment_length=1000, force=True)  # a new folder renamed into place
+    again = SignalCache.open_shared(c.root)
+    assert again is not first and again.fingerprint == first.fingerprint
+
+
 def test_test_segments(cache, small_data):
     c, *_ = cache
     _, _, _, _, ids = small_data

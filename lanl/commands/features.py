@@ -41,7 +41,7 @@ import click
     show_default=True,
     help="Which segments to compute.",
 )
-@click.option("--batch", type=int, default=None, help="Segments per block (default 4; bounds memory).")
+@click.option("--batch", type=int, default=None, help="Segments per task (default 16; bounds memory).")
 @click.option(
     "--tsfresh",
     "tsfresh_level",

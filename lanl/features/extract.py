@@ -8,6 +8,7 @@ windows and test segments take the same path; only where the block comes from di
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
 from lanl.features.runners import Runner, SerialRunner
 from lanl.progress import progress
 
-DEFAULT_BATCH = 4  # segments per block: 4.8 MB per float64 view of 150k-sample segments (fits in cache)
+DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
+BLOCK_ROWS = 8  # segments per block: batched FFTs and fewer Python calls per segment beat a smaller block
+# that stays in cache (measured: 1 row 9.3, 4 rows 6.5, 8 rows 6.0 ms per 150k-sample window)
 KEY_COLUMNS = ["seg_id", "start", "cycle", "label"]
 
 
@@ -59,8 +62,10 @@ class _Group:
     names: list[str]
 
 
+@functools.lru_cache(maxsize=8)
 def _plan(fs: FeatureSet) -> dict[str, list[_Group]]:
-    """Feature groups per view, views in order of first use."""
+    """Feature groups per view, views in order of first use (kept per set: sets are immutable, and the
+    plan is read-only)."""
     plan: dict[str, dict[str, _Group]] = {}
     for col, spec in enumerate(fs.features):
         groups = plan.setdefault(spec.view, {})
@@ -97,9 +102,21 @@ class _Views:
 
 
 def compute_block(values: np.ndarray, keys: Sequence, fs: FeatureSet) -> np.ndarray:
-    """Features (n_segments, n_columns) of one block of equal-length segments, in ``fs.columns`` order."""
+    """Features (n_segments, n_columns) of equal-length segments, in ``fs.columns`` order, BLOCK_ROWS
+    segments at a time (every feature of a segment depends on that segment and its key only)."""
     values = np.asarray(values)
     check_segments(values, keys)
+    if values.shape[0] <= BLOCK_ROWS:
+        return _compute(values, keys, fs)
+    return np.concatenate(
+        [
+            _compute(values[a : a + BLOCK_ROWS], keys[a : a + BLOCK_ROWS], fs)
+            for a in range(0, values.shape[0], BLOCK_ROWS)
+        ]
+    )
+
+
+def _compute(values: np.ndarray, keys: Sequence, fs: FeatureSet) -> np.ndarray:
     out = np.empty((values.shape[0], len(fs.features)))
     views = _Views(values, keys, fs)
     for view, groups in _plan(fs).items():
@@ -184,7 +201,7 @@ def _cache_task(task) -> np.ndarray:
     from lanl.segments import load_block
 
     root, part, length, fs = task
-    values = load_block(SignalCache.open(root), part, length)
+    values = load_block(SignalCache.open_shared(root), part, length)
     return compute_block(values, list(part["seg_id"]), fs)
 
 
@@ -199,7 +216,7 @@ def extract_segments(
     desc: str = "features",
 ) -> pd.DataFrame:
     """Features of the segments of ``table`` (lanl.segments.train_segments / test_segments) read from
-    ``cache`` (a SignalCache), ``batch`` at a time in the runner's workers. Returns the table's key columns
+    ``cache`` (a SignalCache), ``batch`` per task in the runner's workers. Returns the table's key columns
     (seg_id, start, cycle, label) followed by the feature columns, in table order."""
     fs = load(feature_set)
     table = table.reset_index(drop=True)

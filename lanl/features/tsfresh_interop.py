@@ -26,10 +26,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from lanl.errors import LanlError
-from lanl.features.extract import DEFAULT_BATCH, KEY_COLUMNS, check_segments
+from lanl.features.extract import KEY_COLUMNS, check_segments
 from lanl.features.runners import Runner, SerialRunner
 from lanl.features.store import FeatureStore, segment_request
 from lanl.progress import progress
+
+TSFRESH_BATCH = 4  # segments per task: tsfresh takes seconds per segment, so small tasks keep workers even
 
 LEVELS = ("minimal", "efficient", "comprehensive")
 
@@ -100,7 +102,7 @@ def _cache_task(task) -> pd.DataFrame:
     from lanl.segments import load_block
 
     root, part, length, tset = task
-    values = load_block(SignalCache.open(root), part, length)
+    values = load_block(SignalCache.open_shared(root), part, length)
     return tsfresh_block(values, list(part["seg_id"]), tset)
 
 
@@ -110,7 +112,7 @@ def extract_tsfresh_segments(
     tset: TsfreshSet,
     *,
     runner: Runner | None = None,
-    batch=DEFAULT_BATCH,
+    batch=TSFRESH_BATCH,
     length=None,
 ) -> pd.DataFrame:
     """The key columns of ``table`` followed by ``tset``'s tsfresh columns, block by block."""
@@ -133,7 +135,7 @@ def tsfresh_segment_features(
     spec=None,
     store: FeatureStore | None = None,
     runner: Runner | None = None,
-    batch: int = DEFAULT_BATCH,
+    batch: int = TSFRESH_BATCH,
 ) -> tuple[pd.DataFrame, Path, bool, int]:
     """Like store.segment_features for a tsfresh set: (table, folder, hit, number of non-finite values)."""
     tset = TsfreshSet(level)
