@@ -627,12 +627,12 @@ def ewm_mean_average(x, weights):
     n_rows, n = x.shape
     k = weights.shape[0]
     out = np.zeros((n_rows, k), np.float64)
-    for r in range(n_rows):
-        for t0 in range(0, n, _EWM_CHUNK):  # every factor's dot product over a chunk while it is in L1
-            t1 = min(t0 + _EWM_CHUNK, n)
-            part = x[r, t0:t1]
-            for j in range(k):
-                g = weights[j, t0:t1]
+    for t0 in range(0, n, _EWM_CHUNK):  # a chunk of every factor's weights serves every row while in cache
+        t1 = min(t0 + _EWM_CHUNK, n)
+        for j in range(k):
+            g = weights[j, t0:t1]
+            for r in range(n_rows):
+                part = x[r, t0:t1]
                 total = 0.0
                 for t in range(t1 - t0):
                     total += part[t] * g[t]

@@ -8,6 +8,8 @@ depend on the sampling rate (the lab data is sampled at 4 MHz: f = 1 is 2 MHz).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -24,8 +26,12 @@ def _band_check(params: dict) -> str | None:
     return None if params["lo"] < params["hi"] else "lo must be below hi"
 
 
+@functools.lru_cache(maxsize=8)
 def _nyquist_fractions(n: int) -> np.ndarray:
-    return 2.0 * np.arange(n // 2 + 1) / n
+    """f_k = 2k/n, k = 0..n//2 (kept across blocks, read-only)."""
+    f = 2.0 * np.arange(n // 2 + 1) / n
+    f.flags.writeable = False
+    return f
 
 
 def _band_slice(f: np.ndarray, lo: float, hi: float) -> slice:

@@ -137,14 +137,13 @@ def autocorrelation(blk: Block, params: list[dict]) -> np.ndarray:
 def ewm_mean(blk: Block, params: list[dict]) -> np.ndarray:
     """Mean over t of the exponentially weighted mean x.ewm(span=span).mean() (pandas, adjust=True):
     y_t = sum_{i<=t} (1-a)^(t-i) x_i / sum_{i<=t} (1-a)^(t-i), a = 2 / (span + 1)."""
-    weights = np.stack([_ewm_weights(blk.length, 2.0 / (p["span"] + 1.0)) for p in params])
-    return K.ewm_mean_average(blk.x, weights)
+    return K.ewm_mean_average(blk.x, _ewm_weights(blk.length, tuple(2.0 / (p["span"] + 1.0) for p in params)))
 
 
 @functools.lru_cache(maxsize=16)
-def _ewm_weights(n: int, alpha: float) -> np.ndarray:
-    """K.ewm_weights, kept across blocks: building them is a serial recurrence over n samples that costs
-    more than the dot products of a small block (read-only, so sharing is safe)."""
-    g = K.ewm_weights(n, alpha)
+def _ewm_weights(n: int, alphas: tuple[float, ...]) -> np.ndarray:
+    """K.ewm_weights of each factor, stacked and kept across blocks: building them is a serial recurrence
+    over n samples that costs more than the dot products of a block (read-only, so sharing is safe)."""
+    g = np.stack([K.ewm_weights(n, alpha) for alpha in alphas])
     g.flags.writeable = False
     return g
