@@ -397,7 +397,7 @@ _COMPACT_BLOCK = 32  # _compact first counts a block's tail values in a vectoris
 
 
 @njit(cache=True, error_model="numpy")
-def _compact(a, j0, j1, t_lo, t_hi, below, above, counts, k, rough):
+def _compact(a, j0, j1, t_lo, t_hi, tails, counts, k, rough):
     """Append a[j] <= t_lo to ``below`` and a[j] >= t_hi to ``above`` (j0 <= j < j1); their sizes are
     counts[k], counts[k + 1]. Rolling series over w >= _COMPACT_BLOCK samples are smooth: their tail values
     come in runs, branches beat branch-free stores, and most blocks of _COMPACT_BLOCK values hold none, so
@@ -405,6 +405,8 @@ def _compact(a, j0, j1, t_lo, t_hi, below, above, counts, k, rough):
     ``rough`` series (shorter windows) scatter their tail values: branch-free stores are faster there."""
     if t_lo == -np.inf and t_hi == np.inf:
         return
+    pair = tails[k : k + 2]
+    below, above = tails[k], tails[k + 1]
     n_below = counts[k]
     n_above = counts[k + 1]
     for b0 in range(j0, j1, _COMPACT_BLOCK):
@@ -414,14 +416,13 @@ def _compact(a, j0, j1, t_lo, t_hi, below, above, counts, k, rough):
             hits += (part[j] <= t_lo) | (part[j] >= t_hi)
         if hits == 0:
             continue
-        if rough:  # tail values scattered: branch-free stores (always in bounds: n_below <= j)
+        if rough:  # tail values scattered: one branch-free store per value, to the next free slot of the
+            # tail it belongs to, else to the next free slot of ``above`` (overwritten by its next value)
             for j in range(part.size):
                 v = part[j]
-                below[n_below] = v
-                n_below += v <= t_lo
-            for j in range(part.size):
-                v = part[j]
-                above[n_above] = v
+                low = v <= t_lo
+                pair[0 if low else 1, n_below if low else n_above] = v
+                n_below += low
                 n_above += v >= t_hi
             continue
         for j in range(part.size):
@@ -507,8 +508,8 @@ def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
         _exact_mean_std(c1, c2, w, c, j0, j1, mu, sd, shift, acc, bounds)
         if j0 == 0:
             first_mu, first_sd = mu[0], sd[0]
-        _compact(mu, 0, j1 - j0, cut_mean[0], cut_mean[1], tails[0], tails[1], counts, 0, rough)
-        _compact(sd, 0, j1 - j0, cut_std[0], cut_std[1], tails[2], tails[3], counts, 2, rough)
+        _compact(mu, 0, j1 - j0, cut_mean[0], cut_mean[1], tails, counts, 0, rough)
+        _compact(sd, 0, j1 - j0, cut_std[0], cut_std[1], tails, counts, 2, rough)
     last_mu, last_sd = chunk[0, (m - 1) % _CHUNK], chunk[1, (m - 1) % _CHUNK]
     for i, lo, hi, first, last in (
         (0, c + bounds[0] * inv_w, c + bounds[1] * inv_w, first_mu, last_mu),
@@ -584,7 +585,7 @@ def rolling_summaries(x, windows, ks_mean, ks_std, integer):
                 step = max(1, m // _TAIL_SAMPLE)
                 for k, series in ((0, a), (2, b)):
                     t_lo, t_hi = _tail_cuts(series[::step], m, ks_mean[i] if k == 0 else ks_std[i])
-                    _compact(series, 0, m, t_lo, t_hi, tails[k], tails[k + 1], counts, k, w < _COMPACT_BLOCK)
+                    _compact(series, 0, m, t_lo, t_hi, tails, counts, k, w < _COMPACT_BLOCK)
             _select_from_tails(
                 a, ks_mean[i], out_mean[r, i, 5:], starts, tails[0], counts[0], tails[1], counts[1]
             )
@@ -1021,3 +1022,27 @@ def weighted_sums(values, weights):
         total[r] = s
         weighted[r] = sw
     return total, weighted
+
+
+@njit(cache=True, error_model="numpy")
+def abs_int32(x):
+    """|x| of a small-integer block as int32 (exact, |-32768| included)."""
+    out = np.empty(x.shape, np.int32)
+    for r in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            v = np.int32(x[r, i])
+            out[r, i] = v if v >= 0 else -v
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def quarter_turn(spectrum, out, zero_last):
+    """out = -i * spectrum ((a + ib) -> (b - ia)), with bin 0 and, if ``zero_last``, the last bin zeroed:
+    the spectrum of the Hilbert transform."""
+    for r in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            z = spectrum[r, k]
+            out[r, k] = complex(z.imag, -z.real)
+        out[r, 0] = 0
+        if zero_last:
+            out[r, out.shape[1] - 1] = 0

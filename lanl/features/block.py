@@ -108,6 +108,15 @@ class Block:
         base, scale, starts = self._histograms
         return K.select_rows(self.x, base, scale, starts, uniq)[:, inverse]
 
+    def count_at_most(self, k: float) -> np.ndarray | None:
+        """#{t : x_t <= k} per segment for an integer ``k``, read off the value counts when this block has
+        already built them (integer blocks asked for order statistics), else None."""
+        if "_counts" not in self.__dict__ or self._counts is None:
+            return None
+        lo, cum = self._counts
+        index = int(np.clip(k - lo + 1, 0, cum.shape[1] - 1))  # cum[:, v + 1] = #{x <= lo + v}
+        return cum[:, index].astype(np.float64)
+
     def quantiles(self, qs) -> np.ndarray:
         """(n_segments, len(qs)): numpy's default ('linear') quantiles of each segment."""
         return quantiles_from(self.order_stats, self.length, qs)

@@ -138,6 +138,9 @@ def kurtosis(blk: Block) -> np.ndarray:
 )
 def count_above(blk: Block, threshold: float) -> np.ndarray:
     """Number of values strictly above the threshold: #{t : x_t > threshold}."""
+    at_most = blk.count_at_most(np.floor(threshold)) if blk.integer else None  # x <= t iff x <= floor(t)
+    if at_most is not None:
+        return blk.length - at_most
     return np.count_nonzero(blk.x > threshold, axis=1).astype(np.float64)
 
 
@@ -149,6 +152,9 @@ def count_above(blk: Block, threshold: float) -> np.ndarray:
 )
 def count_below(blk: Block, threshold: float) -> np.ndarray:
     """Number of values strictly below the threshold: #{t : x_t < threshold}."""
+    below = blk.count_at_most(np.ceil(threshold) - 1) if blk.integer else None  # x < t iff x <= ceil(t) - 1
+    if below is not None:
+        return below
     return np.count_nonzero(blk.x < threshold, axis=1).astype(np.float64)
 
 

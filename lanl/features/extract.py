@@ -61,6 +61,11 @@ class _Group:
     columns: list[int]
     names: list[str]
 
+    @functools.cached_property
+    def min_length(self) -> int:
+        """The fewest samples every parameter set of the group accepts."""
+        return max(self.item.min_length(**p) for p in self.params)
+
 
 @functools.lru_cache(maxsize=8)
 def _plan(fs: FeatureSet) -> dict[str, list[_Group]]:
@@ -128,8 +133,9 @@ def _compute(values: np.ndarray, keys: Sequence, fs: FeatureSet) -> np.ndarray:
 
 
 def _run_group(group: _Group, blk: Block) -> np.ndarray:
-    for params, name in zip(group.params, group.names, strict=True):
-        _check_length(group.item, params, blk.length, f"feature {name}", blk.keys[0])
+    if blk.length < group.min_length:  # name the first parameter set that does not fit
+        for params, name in zip(group.params, group.names, strict=True):
+            _check_length(group.item, params, blk.length, f"feature {name}", blk.keys[0])
     if group.item.combiner:
         return group.item.func(blk, group.params)
     return np.stack([group.item.func(blk, **p) for p in group.params], axis=1)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pywt
 
+from lanl.features import _kernels as K
 from lanl.features.registry import Param, manipulation
 
 
@@ -85,7 +86,7 @@ def absolute(x: np.ndarray, ctx: SegmentContext) -> np.ndarray:
     """|x_t|: as int32 for int8/int16/uint8/uint16 input (exact, |-32768| included, and the block built from
     it knows it is integral without scanning it), else as float64."""
     if x.dtype.kind in "iu" and x.dtype.itemsize <= 2:
-        return np.abs(x, dtype=np.int32)
+        return K.abs_int32(x)
     return np.abs(x, dtype=np.float64)
 
 

@@ -137,10 +137,7 @@ def hilbert_mean(blk: Block) -> np.ndarray:
     for r0 in range(0, blk.n_segments, _HILBERT_ROWS):
         r1 = min(r0 + _HILBERT_ROWS, blk.n_segments)
         part = buf[: r1 - r0]
-        np.multiply(spectrum[r0:r1], -1j, out=part)
-        part[:, 0] = 0
-        if n % 2 == 0:
-            part[:, -1] = 0
+        K.quarter_turn(spectrum[r0:r1], part, n % 2 == 0)
         h = scipy.fft.irfft(part, n, axis=1, overwrite_x=True)
         out[r0:r1] = K.envelope_mean(blk.x[r0:r1], h)
     return out
