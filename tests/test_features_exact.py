@@ -383,6 +383,28 @@ def test_sta_lta_mean(name, sta, lta):
     close(ours(x, "sta_lta_mean", {"sta": sta, "lta": lta}), want, x, "unitless")
 
 
+def _with_silence() -> np.ndarray:
+    x = (np.random.default_rng(7).standard_t(3, (2, 6000)) * 5).astype(np.int16)
+    x[0, 2000:4500] = 0  # LTA windows of nothing but zeros: the ratio is 0 there
+    x[1, :1500] = 0
+    return x
+
+
+@pytest.mark.parametrize("name", [*NAMES, "silence"])
+def test_sta_lta_means_of_several_pairs_in_one_set(name):
+    """Pairs sharing work (one division for two pairs on integer rows), an odd count, equal LTAs."""
+    x = _with_silence() if name == "silence" else SIGNALS[name]
+    pairs = [(5, 100), (50, 1000), (333, 666), (10, 100), (200, 1000)]
+    got = extract(
+        x,
+        feature_set_from_dict(
+            {"features": [{"feature": "sta_lta_mean", "params": [{"sta": a, "lta": b} for a, b in pairs]}]}
+        ),
+    ).to_numpy()
+    want = np.stack([per_row(x, lambda r, a=a, b=b: classic_sta_lta(r, a, b).mean()) for a, b in pairs], 1)
+    close(got, want, x, "unitless")
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("window", [3, 150, 999])
 def test_hann_window_mean(name, window):

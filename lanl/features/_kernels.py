@@ -642,41 +642,86 @@ def ewm_mean_average(x, weights):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _sta_lta_mean(c, n_sta, n_lta):
-    """Mean of the classic STA/LTA ratio of one row given c = cumsum(x^2) (see temporal.sta_lta_mean).
-
-    STA/LTA = (A / n_sta) / max(B / n_lta, tiny) is computed as A (n_lta / n_sta) / max(B, n_lta tiny).
-    The loop reads 0-based slices of c (c[i - n_lta] indexing does not vectorise)."""
-    n = c.size
-    k = n_lta / n_sta
-    floor = np.finfo(np.float64).tiny * n_lta
+def _sta_lta_first(c, n_sta, n_lta):
+    """The ratio at t = n_lta - 1, the first one defined (an STA window reaching before the start sums from
+    the start), as A / max(B, n_lta tiny) (see _sta_lta_mean)."""
     first = n_lta - 1
     a = c[first] - c[first - n_sta] if first >= n_sta else c[first]
     b = c[first]
-    total = a * k / (b if b > floor else floor)
-    now = c[n_lta:]
-    back_sta = c[n_lta - n_sta : n - n_sta]
-    back_lta = c[: n - n_lta]
+    floor = np.finfo(np.float64).tiny * n_lta
+    return a / (b if b > floor else floor)
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _sta_lta_sum(c, n_sta, n_lta, t0, t1):
+    """sum over t0 <= t < t1 (t0 >= n_lta) of A_t / max(B_t, n_lta tiny), A_t = c_t - c_{t-n_sta},
+    B_t = c_t - c_{t-n_lta}. The loop reads 0-based slices of c (c[i - n_lta] indexing does not
+    vectorise)."""
+    floor = np.finfo(np.float64).tiny * n_lta
+    now = c[t0:t1]
+    back_sta = c[t0 - n_sta : t1 - n_sta]
+    back_lta = c[t0 - n_lta : t1 - n_lta]
     part = 0.0
-    for j in range(n - n_lta):
+    for j in range(t1 - t0):
         b = now[j] - back_lta[j]
         part += (now[j] - back_sta[j]) / (b if b > floor else floor)
-    return (total + part * k) / n
+    return part
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _sta_lta_mean(c, n_sta, n_lta):
+    """Mean of the classic STA/LTA ratio of one row given c = cumsum(x^2) (see temporal.sta_lta_mean).
+
+    STA/LTA = (A / n_sta) / max(B / n_lta, tiny) is computed as (n_lta / n_sta) A / max(B, n_lta tiny)."""
+    n = c.size
+    part = _sta_lta_first(c, n_sta, n_lta) + _sta_lta_sum(c, n_sta, n_lta, n_lta, n)
+    return part * (n_lta / n_sta) / n
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _sta_lta_two_exact(c, s1, l1, s2, l2):
+    """The means of two STA/LTA pairs (l1 <= l2) at one division per sample where both are defined, for
+    c = cumsum(x^2) of an integer row held exactly: every window sum is then 0 or at least 1, and a zero
+    B has a zero A (the STA window lies inside the LTA window), so A1 / B1 = A1 B2' / (B1' B2') and
+    A2 / B2 = A2 B1' / (B1' B2') with B' = max(B, 1) (products below 2^106: no overflow, no underflow)."""
+    n = c.size
+    p1 = _sta_lta_first(c, s1, l1) + _sta_lta_sum(c, s1, l1, l1, l2)
+    p2 = _sta_lta_first(c, s2, l2)
+    now = c[l2:]
+    back_s1 = c[l2 - s1 : n - s1]
+    back_l1 = c[l2 - l1 : n - l1]
+    back_s2 = c[l2 - s2 : n - s2]
+    back_l2 = c[: n - l2]
+    q1 = 0.0
+    q2 = 0.0
+    for j in range(n - l2):
+        b1 = now[j] - back_l1[j]
+        b2 = now[j] - back_l2[j]
+        b1 = b1 if b1 > 1.0 else 1.0
+        b2 = b2 if b2 > 1.0 else 1.0
+        r = 1.0 / (b1 * b2)
+        q1 += (now[j] - back_s1[j]) * b2 * r
+        q2 += (now[j] - back_s2[j]) * b1 * r
+    return (p1 + q1) * (l1 / s1) / n, (p2 + q2) * (l2 / s2) / n
 
 
 @njit(cache=True, error_model="numpy")
 def sta_lta_means(x, n_sta, n_lta, integer):
     """Per row and pair j: the mean STA/LTA ratio for windows (n_sta[j], n_lta[j]). The row's cumsum(x^2)
     is built once in a reused buffer and serves every pair while it is hot in cache (as int64 sums for
-    integer rows whose squares sum below 2^53: exact, and an integer add chain is four times shorter)."""
+    integer rows whose squares sum below 2^53: exact, and an integer add chain is four times shorter).
+    Exact rows take the pairs two at a time in order of LTA, one division serving both
+    (_sta_lta_two_exact): division is what the loop waits on."""
     out = np.empty((x.shape[0], n_sta.size), np.float64)
     n = x.shape[1]
     c = np.empty(n, np.float64)
+    order = np.argsort(n_lta, kind="mergesort")
     for r in range(x.shape[0]):
         row = x[r]
         lo, hi = _minmax(row)
         big = hi if hi > -lo else -lo
-        if integer and big * big * n < 2.0**53:
+        exact = integer and big * big * n < 2.0**53
+        if exact:
             total = 0
             for i in range(n):
                 v = np.int64(row[i])
@@ -687,8 +732,16 @@ def sta_lta_means(x, n_sta, n_lta, integer):
             for i in range(n):
                 s += row[i] * row[i]
                 c[i] = s
-        for j in range(n_sta.size):
-            out[r, j] = _sta_lta_mean(c, n_sta[j], n_lta[j])
+        if not exact:
+            for j in range(n_sta.size):
+                out[r, j] = _sta_lta_mean(c, n_sta[j], n_lta[j])
+            continue
+        for k in range(0, order.size - 1, 2):  # pairs of pairs with neighbouring LTAs share a division
+            i, j = order[k], order[k + 1]
+            out[r, i], out[r, j] = _sta_lta_two_exact(c, n_sta[i], n_lta[i], n_sta[j], n_lta[j])
+        if order.size % 2:
+            i = order[order.size - 1]
+            out[r, i] = _sta_lta_mean(c, n_sta[i], n_lta[i])
     return out
 
 
