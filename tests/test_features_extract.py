@@ -4,7 +4,6 @@ the feature store, the CLI and the scikit-learn wrapper."""
 from __future__ import annotations
 
 import json
-
 import os
 
 import numpy as np

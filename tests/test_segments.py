@@ -91,7 +91,9 @@ def test_a_truncated_cache_file_is_named(cache, tmp_path):
     shutil.copytree(c.root, copy)
     with open(copy / "signal.i16", "r+b") as f:
         f.truncate(2 * (len(sig) - 10))
-    with pytest.raises(LanlError, match=r"signal.i16: [\d,]+ bytes, the manifest says [\d,]+; the cache is damaged"):  # noqa: E501
+    with pytest.raises(
+        LanlError, match=r"signal.i16: [\d,]+ bytes, the manifest says [\d,]+; the cache is damaged"
+    ):  # noqa: E501
         SignalCache.open(copy)
     shutil.copy(c.root / "signal.i16", copy / "signal.i16")
     (copy / "ttf.f64").unlink()
