@@ -7,6 +7,7 @@ A block lives for one batch of one view; it holds no global state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from functools import cached_property
 
@@ -140,6 +141,19 @@ class Block:
 
 def quantile_ranks(n: int, qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For numpy's 'linear' quantiles of n sorted values: the lower and upper ranks and the weight."""
+    return _quantile_ranks(n, tuple(float(q) for q in np.atleast_1d(qs)))
+
+
+@functools.lru_cache(maxsize=256)
+def _quantile_ranks(n: int, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """quantile_ranks, kept per (n, qs): every block of a request asks the same (read-only arrays)."""
+    out = _compute_quantile_ranks(n, qs)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def _compute_quantile_ranks(n: int, qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     qs = np.asarray(qs, dtype=np.float64)
     virtual = n * qs + (1 - qs) - 1  # numpy's _compute_virtual_index with alpha = beta = 1
     below = np.floor(virtual)

@@ -15,6 +15,8 @@ of both series of a window pays for one pass.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from lanl.features import _kernels as K
@@ -59,7 +61,7 @@ def rolling(blk: Block, params: list[dict]) -> np.ndarray:
     module docstring. One kernel call serves every statistic of both series of every window."""
     windows = sorted({p["window"] for p in params})
     qs = {f: sorted({p["q"] for p in params if p["series"] == f and "q" in p}) for f in SERIES}
-    plans = {f: [_QuantilePlan(blk.length - w + 1, qs[f]) for w in windows] for f in SERIES}
+    plans = {f: [_plan(blk.length - w + 1, tuple(qs[f])) for w in windows] for f in SERIES}
     summaries = K.rolling_summaries(
         blk.x,
         np.array(windows, dtype=np.int64),
@@ -76,6 +78,12 @@ def rolling(blk: Block, params: list[dict]) -> np.ndarray:
                     stat = p["stat"]
                     out[:, j] = quantiles[p["q"]] if stat == "quantile" else summary[:, _STAT_COLUMN[stat]]
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(m: int, qs: tuple[float, ...]) -> _QuantilePlan:
+    """The plan for m values and quantiles ``qs``, kept across blocks (plans are read-only)."""
+    return _QuantilePlan(m, list(qs))
 
 
 class _QuantilePlan:

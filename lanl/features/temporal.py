@@ -43,14 +43,14 @@ def linear_trend(blk: Block, params: list[dict]) -> np.ndarray:
         r = np.where(m2 > 0, np.clip(stx / np.sqrt(stt * m2), -1.0, 1.0), 0.0)
     tiny = 1.0e-20
     tstat = r * np.sqrt((n - 2) / ((1.0 - r + tiny) * (1.0 + r + tiny)))
-    values = {
-        "slope": slope,
-        "intercept": blk.mean - slope * (n - 1) / 2.0,
-        "rvalue": r,
-        "pvalue": 2 * scipy.stats.t.sf(np.abs(tstat), n - 2),
-        "stderr": np.sqrt(np.maximum(1 - r**2, 0.0) * m2 / stt / (n - 2)),
+    values = {  # computed only when asked for (the p-value's Student-t tail is the slow one)
+        "slope": lambda: slope,
+        "intercept": lambda: blk.mean - slope * (n - 1) / 2.0,
+        "rvalue": lambda: r,
+        "pvalue": lambda: 2 * scipy.stats.t.sf(np.abs(tstat), n - 2),
+        "stderr": lambda: np.sqrt(np.maximum(1 - r**2, 0.0) * m2 / stt / (n - 2)),
     }
-    return np.stack([values[p["attr"]] for p in params], axis=1)
+    return np.stack([values[p["attr"]]() for p in params], axis=1)
 
 
 @feature(
