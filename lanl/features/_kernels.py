@@ -924,14 +924,27 @@ def envelope_mean(x, h):
 @njit(cache=True, error_model="numpy")
 def int_counts(x, lo, size):
     """Per row: cumulative counts cum[r, v + 1] = #{t : x[r, t] <= lo + v} for integer-valued rows whose
-    values lie in [lo, lo + size)."""
+    values lie in [lo, lo + size) (any dtype: the block's int16 copy reads four times fewer bytes). Four
+    interleaved partial histograms break the chain of increments of one counter (lab signals repeat a few
+    values), then add up."""
     cum = np.zeros((x.shape[0], size + 1), np.int64)
+    part = np.zeros((4, size), np.int32)
+    base = np.int64(lo)
+    n = x.shape[1]
+    m = n - n % 4
     for r in range(x.shape[0]):
+        part[:] = 0
+        row = x[r]
+        for i in range(0, m, 4):
+            part[0, np.int64(row[i]) - base] += 1
+            part[1, np.int64(row[i + 1]) - base] += 1
+            part[2, np.int64(row[i + 2]) - base] += 1
+            part[3, np.int64(row[i + 3]) - base] += 1
+        for i in range(m, n):
+            part[0, np.int64(row[i]) - base] += 1
         c = cum[r]
-        for i in range(x.shape[1]):
-            c[np.int64(x[r, i] - lo) + 1] += 1
-        for i in range(size):
-            c[i + 1] += c[i]
+        for v in range(size):
+            c[v + 1] = c[v] + part[0, v] + part[1, v] + part[2, v] + part[3, v]
     return cum
 
 

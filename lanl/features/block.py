@@ -92,7 +92,7 @@ class Block:
         lo, hi = self.minimum.min(), self.maximum.max()
         if not self.integer or hi - lo + 1 > COUNTING_RANGE:
             return None
-        return lo, K.int_counts(self.x, lo, int(hi - lo) + 1)
+        return lo, K.int_counts(self.narrow, lo, int(hi - lo) + 1)
 
     @cached_property
     def _histograms(self):
