@@ -87,6 +87,23 @@ def test_serial_and_parallel_output_are_identical():
     assert serial.shape == (5, len(load_feature_set("kernel").columns))
 
 
+def test_local_workers_read_blocks_from_a_shared_file_that_is_removed(tmp_path, monkeypatch):
+    import glob
+    import tempfile
+
+    before = set(glob.glob("/dev/shm/lanl-rows-*")) | set(glob.glob(f"{tempfile.gettempdir()}/lanl-rows-*"))
+    x = lab_like(6, 3000).astype(np.float64)
+    fs = feature_set_from_dict(SMALL_SET)
+    with ProcessRunner(2) as runner:
+        shared = extract(x, fs, batch=2, runner=runner)
+        pd.testing.assert_frame_equal(shared, extract(x, fs, batch=2), check_exact=True)
+        x[4, 7] = np.nan  # a worker's error reaches the caller, and the file still goes
+        with pytest.raises(LanlError, match="segment 4: sample 7 is nan"):
+            extract(x, fs, batch=2, runner=runner)
+    after = set(glob.glob("/dev/shm/lanl-rows-*")) | set(glob.glob(f"{tempfile.gettempdir()}/lanl-rows-*"))
+    assert after == before
+
+
 def test_random_views_do_not_depend_on_batching_or_workers():
     x = lab_like(5, 4000, seed=1)
     fs = feature_set_from_dict(SMALL_SET)

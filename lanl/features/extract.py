@@ -8,9 +8,13 @@ windows and test segments take the same path; only where the block comes from di
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
+import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +26,7 @@ from lanl.features.block import Block
 from lanl.features.featureset import FeatureSet, Step, load
 from lanl.features.manipulations import SegmentContext
 from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
-from lanl.features.runners import Runner, SerialRunner
+from lanl.features.runners import ProcessRunner, Runner, SerialRunner
 from lanl.progress import progress
 
 DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
@@ -183,11 +187,67 @@ def extract(
     if len(keys) != len(rows):
         raise LanlError(f"{len(keys)} keys for {len(rows)} segments")
     spans = _equal_length_spans(rows, batch)
-    payloads = ((np.stack(rows[a:b]), keys[a:b], fs) for a, b in spans)  # lazily: the runner bounds memory
+    runner = runner or SerialRunner()
     out = np.empty((len(rows), len(fs.features)))
-    for (a, b), values in zip(spans, (runner or SerialRunner()).map(_block_task, payloads), strict=True):
-        out[a:b] = values
+    with ExitStack() as stack:
+        if isinstance(runner, ProcessRunner) and isinstance(data, np.ndarray) and data.ndim == 2:
+            # local workers read their rows from one shared file instead of unpickling a copy of each block
+            shared = stack.enter_context(_SharedRows(data))
+            func, payloads = _shared_task, ((shared.ref(a, b), keys[a:b], fs) for a, b in spans)
+        else:  # lazily: the runner bounds memory
+            func, payloads = _block_task, ((np.stack(rows[a:b]), keys[a:b], fs) for a, b in spans)
+        for (a, b), values in zip(spans, runner.map(func, payloads), strict=True):
+            out[a:b] = values
     return pd.DataFrame(out, index=pd.Index(keys, name="segment"), columns=fs.columns)
+
+
+class _SharedRows:
+    """A 2-D array written once to a temporary file (in /dev/shm where it exists: memory, not disk) that
+    local worker processes read rows of with one ``preadv``: cheaper than pickling every block through a
+    pipe (0.9 ms of the parent's CPU per 150k-sample segment, measured). Removed on exit."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = np.ascontiguousarray(data)
+
+    def __enter__(self) -> _SharedRows:
+        folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        fd, self.path = tempfile.mkstemp(prefix="lanl-rows-", suffix=".bin", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            f.write(memoryview(self.data).cast("B"))
+        return self
+
+    def ref(self, a: int, b: int) -> tuple:
+        """What a task carries: (path, dtype, row length, first row, stop row)."""
+        return self.path, self.data.dtype.str, self.data.shape[1], a, b
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _read_shared(ref) -> np.ndarray:
+    path, dtype, length, a, b = ref
+    out = np.empty((b - a, length), np.dtype(dtype))
+    view = memoryview(out).cast("B")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        done, offset = 0, a * length * out.itemsize
+        while done < view.nbytes:  # a large read may come back in parts
+            got = os.preadv(fd, [view[done:]], offset + done) if hasattr(os, "preadv") else 0
+            if got <= 0:
+                os.lseek(fd, offset + done, os.SEEK_SET)
+                got = os.readv(fd, [view[done:]])
+            if got <= 0:
+                raise LanlError(f"{path}: short read of rows {a}..{b}")
+            done += got
+    finally:
+        os.close(fd)
+    return out
+
+
+def _shared_task(task) -> np.ndarray:
+    ref, keys, fs = task
+    return compute_block(_read_shared(ref), keys, fs)
 
 
 def _equal_length_spans(rows: list[np.ndarray], batch: int) -> list[tuple[int, int]]:
