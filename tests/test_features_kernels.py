@@ -44,6 +44,15 @@ def rolling_reference(row: np.ndarray, window: int, series: str, stat: str, q=No
     return float(getattr(np, stat)(rolled))
 
 
+def test_long_segments_take_both_ways_to_the_rolling_means_order_statistics():
+    """'burst' rows are counted for w=10 (window sums span few integers) and go through tails for w=1000
+    (the burst widens the span beyond _COUNT_SPAN): the next test checks both against pandas."""
+    row = SEGMENTS["burst"][0].astype(np.int64)
+    c1 = np.concatenate([[0], np.cumsum(row - int(np.round(row.mean())))])
+    spans = {w: np.subtract(*K._window_sum_range(c1, w)[::-1]) + 1 for w in (10, 1000)}
+    assert spans[10] <= K._COUNT_SPAN < spans[1000]
+
+
 @pytest.mark.parametrize("name", list(SEGMENTS))
 def test_rolling_every_statistic_and_quantile_on_long_segments(name):
     x = SEGMENTS[name]

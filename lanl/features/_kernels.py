@@ -474,13 +474,64 @@ def _needs_all(ks, m, n_below, n_above):
     return ks.size > 0 and (need_lo < 0 or n_below < need_lo or n_above < need_hi)
 
 
+_COUNT_SPAN = 1 << 16  # the rolling mean's order statistics are counted when its window sums span this few
+
+
 @njit(cache=True, error_model="numpy")
-def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
+def _window_sum_range(c1, w):
+    """(least, greatest) window sum S1 = c1[j+w] - c1[j] over all windows (integer selects vectorise)."""
+    a = c1[: c1.size - w]
+    b = c1[w:]
+    lo = hi = b[0] - a[0]
+    for j in range(a.size):
+        v = b[j] - a[j]
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+    return lo, hi
+
+
+@njit(cache=True, error_model="numpy")
+def _count_window_sums(c1, w, j0, j1, base, hist):
+    """hist[k, S1 - base] += 1 for the window sums of windows j0 <= j < j1, spread over four partial
+    histograms (neighbouring windows have close sums: one counter would chain its increments)."""
+    a = c1[j0:j1]
+    b = c1[j0 + w : j1 + w]
+    n = j1 - j0
+    m = n - n % 4
+    for j in range(0, m, 4):
+        hist[0, b[j] - a[j] - base] += 1
+        hist[1, b[j + 1] - a[j + 1] - base] += 1
+        hist[2, b[j + 2] - a[j + 2] - base] += 1
+        hist[3, b[j + 3] - a[j + 3] - base] += 1
+    for j in range(m, n):
+        hist[0, b[j] - a[j] - base] += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _means_of_ranks(hist, span, ks, c, inv_w, base, out):
+    """out[j] = the rolling mean c + S1 / w of rank ks[j] (ascending) from the window-sum counts."""
+    total = 0
+    j = 0
+    for v in range(span):
+        total += hist[0, v] + hist[1, v] + hist[2, v] + hist[3, v]
+        while j < ks.size and ks[j] < total:
+            out[j] = c + (base + v) * inv_w
+            j += 1
+        if j == ks.size:
+            return
+
+
+@njit(cache=True, error_model="numpy")
+def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk, mean_q, hist):
     """Summaries of the rolling mean and std series of one window from the cumulative sums (see
     _exact_mean_std), computed chunk by chunk and never stored whole: ``head`` rows (mean, std series)
     get columns mean, std (ddof=0), min, max, change; the tails of each chunk beyond the cuts for the
     ranks ``ks_mean`` / ``ks_std`` (_tail_cuts, from the series at every step-th window) are copied into
-    ``tails`` rows 0..3 (below / above, mean then std) while in cache, with their sizes in ``counts``."""
+    ``tails`` rows 0..3 (below / above, mean then std) while in cache, with their sizes in ``counts``.
+
+    The rolling mean is c + S1 / w with S1 an integer: when the window sums span fewer than _COUNT_SPAN
+    integers (always, on the lab's signal), its order statistics are counted exactly in ``hist`` instead,
+    go to ``mean_q``, and the function returns True (no mean tails are copied)."""
     m = c1.size - w
     step = max(1, m // _TAIL_SAMPLE)
     size = (m - 1) // step + 1
@@ -492,7 +543,16 @@ def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
         s1 = c1[j + w] - c1[j]
         sample[0, k] = c + s1 * inv_w
         sample[1, k] = np.sqrt((w * (c2[j + w] - c2[j]) - s1 * s1) * inv_denom)
-    cut_mean = _tail_cuts(sample[0], m, ks_mean)
+    counting = False
+    if ks_mean.size:
+        base, top = _window_sum_range(c1, w)
+        span = top - base + 1
+        counting = span <= _COUNT_SPAN
+    if counting:
+        hist[:, :span] = 0
+        cut_mean = (-np.inf, np.inf)
+    else:
+        cut_mean = _tail_cuts(sample[0], m, ks_mean)
     cut_std = _tail_cuts(sample[1], m, ks_std)
     shift = np.array([_sum(sample[0]) / size, _sum(sample[1]) / size])  # near the middle of each series
     acc = np.zeros(4, np.float64)
@@ -508,7 +568,10 @@ def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
         _exact_mean_std(c1, c2, w, c, j0, j1, mu, sd, shift, acc, bounds)
         if j0 == 0:
             first_mu, first_sd = mu[0], sd[0]
-        _compact(mu, 0, j1 - j0, cut_mean[0], cut_mean[1], tails, counts, 0, rough)
+        if counting:
+            _count_window_sums(c1, w, j0, j1, base, hist)
+        else:
+            _compact(mu, 0, j1 - j0, cut_mean[0], cut_mean[1], tails, counts, 0, rough)
         _compact(sd, 0, j1 - j0, cut_std[0], cut_std[1], tails, counts, 2, rough)
     last_mu, last_sd = chunk[0, (m - 1) % _CHUNK], chunk[1, (m - 1) % _CHUNK]
     for i, lo, hi, first, last in (
@@ -521,6 +584,9 @@ def _exact_series(c1, c2, w, c, ks_mean, ks_std, head, tails, counts, chunk):
         head[i, 2] = lo
         head[i, 3] = hi
         head[i, 4] = (last - first) / (m - 1) if m > 1 else 0.0
+    if counting:
+        _means_of_ranks(hist, span, ks_mean, c, inv_w, base, mean_q)
+    return counting
 
 
 @njit(cache=True, error_model="numpy")
@@ -555,6 +621,7 @@ def rolling_summaries(x, windows, ks_mean, ks_std, integer):
     c2 = np.empty(n + 1, np.int64)
     starts = np.zeros(n_buckets(m_max) + 1, np.int64)
     head = np.empty((2, 5), np.float64)
+    hist = np.empty((4, _COUNT_SPAN), np.int32)
     for r in range(n_rows):
         row = x[r]
         c = np.round(_sum(row) / n)
@@ -566,13 +633,15 @@ def rolling_summaries(x, windows, ks_mean, ks_std, integer):
             m = n - w + 1
             a = mu[:m]
             b = sd[:m]
+            counted = False
             if exact:
-                _exact_series(c1, c2, w, c, ks_mean[i], ks_std[i], head, tails, counts, chunk)
+                counted = _exact_series(
+                    c1, c2, w, c, ks_mean[i], ks_std[i], head, tails, counts, chunk, out_mean[r, i, 5:], hist
+                )
                 out_mean[r, i, :5] = head[0]
                 out_std[r, i, :5] = head[1]
-                if _needs_all(ks_mean[i], m, counts[0], counts[1]) or _needs_all(
-                    ks_std[i], m, counts[2], counts[3]
-                ):
+                mean_all = not counted and _needs_all(ks_mean[i], m, counts[0], counts[1])
+                if mean_all or _needs_all(ks_std[i], m, counts[2], counts[3]):
                     _exact_full(c1, c2, w, c, a, b)
             else:
                 _window_sums(row, w, c, a, b)
@@ -586,9 +655,10 @@ def rolling_summaries(x, windows, ks_mean, ks_std, integer):
                 for k, series in ((0, a), (2, b)):
                     t_lo, t_hi = _tail_cuts(series[::step], m, ks_mean[i] if k == 0 else ks_std[i])
                     _compact(series, 0, m, t_lo, t_hi, tails, counts, k, w < _COMPACT_BLOCK)
-            _select_from_tails(
-                a, ks_mean[i], out_mean[r, i, 5:], starts, tails[0], counts[0], tails[1], counts[1]
-            )
+            if not counted:
+                _select_from_tails(
+                    a, ks_mean[i], out_mean[r, i, 5:], starts, tails[0], counts[0], tails[1], counts[1]
+                )
             _select_from_tails(
                 b, ks_std[i], out_std[r, i, 5:], starts, tails[2], counts[2], tails[3], counts[3]
             )
