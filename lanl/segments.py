@@ -85,7 +85,7 @@ def train_segments(cache: SignalCache, spec: SegmentSpec = SegmentSpec()) -> pd.
             "seg_id": [f"train_{s}" for s in starts],
             "start": starts,
             "cycle": cache.cycle_of(starts),
-            "label": np.asarray(cache.ttf[last], dtype=np.float64),
+            "label": cache.ttf_at(last),
         }
     )
 

@@ -73,9 +73,12 @@ def test_windows_read_the_same_without_preadv(cache, monkeypatch):
     starts = np.array([0, 1, 12_345, len(sig) - L])
     fast = c.read_windows(starts, L)
     tests = c.read_test([1, 0])
+    labels = c.ttf_at(starts + L - 1)
+    np.testing.assert_array_equal(labels, c.ttf[starts + L - 1])
     monkeypatch.delattr("os.preadv")  # the memory-map path of systems without preadv
     np.testing.assert_array_equal(c.read_windows(starts, L), fast)
     np.testing.assert_array_equal(c.read_test([1, 0]), tests)
+    np.testing.assert_array_equal(c.ttf_at(starts + L - 1), labels)
     for row, start in zip(fast, starts, strict=True):
         np.testing.assert_array_equal(row, sig[start : start + L])
     np.testing.assert_array_equal(tests, c.test_signal[[1, 0]])
