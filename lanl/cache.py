@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lanl.errors import LanlError
+from lanl.fsutil import read_at
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -122,17 +122,10 @@ class SignalCache:
         at scattered rows would map 64 KB around each one (fault-around) and inflate this process's RSS by
         gigabytes for strided windows."""
         rows = np.asarray(rows, np.int64)
-        if not hasattr(os, "preadv") or sys.byteorder != "little":
+        if sys.byteorder != "little":
             return np.asarray(self.ttf[rows], dtype=np.float64)
         out = np.empty(rows.size, np.float64)
-        view = memoryview(out).cast("B")
-        fd = os.open(self.root / "ttf.f64", os.O_RDONLY)
-        try:
-            for k, row in enumerate(rows.tolist()):
-                if os.preadv(fd, [view[8 * k : 8 * k + 8]], row * 8) != 8:
-                    raise LanlError(f"{self.root / 'ttf.f64'}: short read at row {row:,}")
-        finally:
-            os.close(fd)
+        read_at(self.root / "ttf.f64", ((out[k : k + 1], row * 8) for k, row in enumerate(rows.tolist())))
         return out
 
     def read_test(self, rows) -> np.ndarray:
@@ -155,20 +148,13 @@ def _open_shared(root: str, _stamp: tuple) -> SignalCache:
 
 
 def _read_rows(path: Path, mapped: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """Rows [s, s + length) of the int16 file at ``path`` for each start s, read with one ``preadv`` per
-    window straight into the result (about ten times faster than copying out of the memory map, whose
-    first touch of every page faults); the memory map where preadv is missing (not POSIX)."""
+    """Rows [s, s + length) of the int16 file at ``path`` for each start s, read straight into the result
+    (about ten times faster than copying out of the memory map, whose first touch of every page faults);
+    the memory map on big-endian machines (the file is little-endian)."""
     out = np.empty((len(starts), length), np.int16)
-    if not hasattr(os, "preadv") or sys.byteorder != "little":
+    if sys.byteorder != "little":
         for k, start in enumerate(starts):
             out[k] = mapped[start : start + length]
         return out
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        for k, start in enumerate(starts):
-            got = os.preadv(fd, [out[k]], int(start) * 2)
-            if got != length * 2:
-                raise LanlError(f"{path}: short read at row {int(start):,} ({got} of {length * 2} bytes)")
-    finally:
-        os.close(fd)
+    read_at(path, ((out[k], int(start) * 2) for k, start in enumerate(starts)))
     return out

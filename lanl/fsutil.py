@@ -83,3 +83,27 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_at(path: str | Path, pieces) -> None:
+    """Fill each writable buffer of ``pieces`` ((buffer, byte offset) pairs) from the file at ``path``: one
+    ``preadv`` per piece straight into it (no page-fault storm of a memory map, no intermediate bytes),
+    repeated on partial reads. A short file raises LanlError naming it and the offset."""
+    from lanl.errors import LanlError
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for buffer, offset in pieces:
+            view = memoryview(buffer).cast("B")
+            done = 0
+            while done < view.nbytes:
+                if hasattr(os, "preadv"):
+                    got = os.preadv(fd, [view[done:]], offset + done)
+                else:  # not POSIX
+                    os.lseek(fd, offset + done, os.SEEK_SET)
+                    got = os.readv(fd, [view[done:]])
+                if got <= 0:
+                    raise LanlError(f"{path}: short read at byte {offset + done:,} ({view.nbytes - done} missing)")
+                done += got
+    finally:
+        os.close(fd)

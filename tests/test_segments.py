@@ -75,7 +75,7 @@ def test_windows_read_the_same_without_preadv(cache, monkeypatch):
     tests = c.read_test([1, 0])
     labels = c.ttf_at(starts + L - 1)
     np.testing.assert_array_equal(labels, c.ttf[starts + L - 1])
-    monkeypatch.delattr("os.preadv")  # the memory-map path of systems without preadv
+    monkeypatch.delattr("os.preadv")  # the lseek + readv path of systems without preadv
     np.testing.assert_array_equal(c.read_windows(starts, L), fast)
     np.testing.assert_array_equal(c.read_test([1, 0]), tests)
     np.testing.assert_array_equal(c.ttf_at(starts + L - 1), labels)
@@ -113,6 +113,18 @@ def test_workers_open_a_cache_once_until_it_is_rebuilt(cache, small_data):
     ingest(small_data[0], segment_length=1000, force=True)  # a new folder renamed into place
     again = SignalCache.open_shared(c.root)
     assert again is not first and again.fingerprint == first.fingerprint
+
+
+def test_read_at_fills_buffers_and_names_a_short_file(tmp_path):
+    from lanl.fsutil import read_at
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(np.arange(100, dtype="<i2").tobytes())
+    a, b = np.empty(10, np.int16), np.empty((2, 3), np.int16)
+    read_at(path, [(a, 20), (b, 0)])
+    assert a.tolist() == list(range(10, 20)) and b.ravel().tolist() == list(range(6))
+    with pytest.raises(LanlError, match=r"x.bin: short read at byte 200 \(20 missing\)"):
+        read_at(path, [(np.empty(20, np.int16), 180)])
 
 
 def test_test_segments(cache, small_data):

@@ -27,6 +27,7 @@ from lanl.features.featureset import FeatureSet, Step, load
 from lanl.features.manipulations import SegmentContext
 from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
 from lanl.features.runners import ProcessRunner, Runner, SerialRunner
+from lanl.fsutil import read_at
 from lanl.progress import progress
 
 DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
@@ -233,20 +234,7 @@ class _SharedRows:
 def _read_shared(ref) -> np.ndarray:
     path, dtype, length, a, b = ref
     out = np.empty((b - a, length), np.dtype(dtype))
-    view = memoryview(out).cast("B")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        done, offset = 0, a * length * out.itemsize
-        while done < view.nbytes:  # a large read may come back in parts
-            got = os.preadv(fd, [view[done:]], offset + done) if hasattr(os, "preadv") else 0
-            if got <= 0:
-                os.lseek(fd, offset + done, os.SEEK_SET)
-                got = os.readv(fd, [view[done:]])
-            if got <= 0:
-                raise LanlError(f"{path}: short read of rows {a}..{b}")
-            done += got
-    finally:
-        os.close(fd)
+    read_at(path, [(out, a * length * out.itemsize)])
     return out
 
 
