@@ -91,19 +91,23 @@ def read_at(path: str | Path, pieces) -> None:
     repeated on partial reads. A short file raises LanlError naming it and the offset."""
     from lanl.errors import LanlError
 
+    preadv = getattr(os, "preadv", None)
     fd = os.open(path, os.O_RDONLY)
     try:
         for buffer, offset in pieces:
             view = memoryview(buffer).cast("B")
-            done = 0
-            while done < view.nbytes:
-                if hasattr(os, "preadv"):
-                    got = os.preadv(fd, [view[done:]], offset + done)
-                else:  # not POSIX
+            done = preadv(fd, [view], offset) if preadv else 0
+            while done < view.nbytes:  # a partial read, or no preadv (not POSIX)
+                rest = view[done:]
+                if preadv:
+                    got = preadv(fd, [rest], offset + done)
+                else:
                     os.lseek(fd, offset + done, os.SEEK_SET)
-                    got = os.readv(fd, [view[done:]])
+                    got = os.readv(fd, [rest])
                 if got <= 0:
-                    raise LanlError(f"{path}: short read at byte {offset + done:,} ({view.nbytes - done} missing)")
+                    raise LanlError(
+                        f"{path}: short read at byte {offset + done:,} ({view.nbytes - done} missing)"
+                    )
                 done += got
     finally:
         os.close(fd)
