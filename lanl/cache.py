@@ -113,26 +113,28 @@ class SignalCache:
         return np.stack([self.cycle_starts, ends], axis=1)
 
     def read_windows(self, starts, length: int) -> np.ndarray:
-        """The train signal rows [s, s + length) for each start s, as an int16 array (len(starts), length)
-        (the caller checks the bounds)."""
-        return _read_rows(self.root / "signal.i16", self.signal, np.asarray(starts, np.int64), length)
+        """The train signal rows [s, s + length) for each start s (1-D), as an int16 array
+        (len(starts), length); a window outside the data is a LanlError naming it."""
+        starts = _rows_in(starts, self.rows - length + 1, f"window of {length:,} rows at row", "train data")
+        return _read_rows(self.root / "signal.i16", self.signal, starts, length)
 
     def ttf_at(self, rows) -> np.ndarray:
-        """time_to_failure at the given train rows (float64), read value by value: indexing the 5 GB memory map
-        at scattered rows would map 64 KB around each one (fault-around) and inflate this process's RSS by
-        gigabytes for strided windows."""
-        rows = np.asarray(rows, np.int64)
+        """time_to_failure at the given train rows (any shape), read value by value: indexing the 5 GB
+        memory map at scattered rows would map 64 KB around each one (fault-around) and inflate this
+        process's RSS by gigabytes for strided windows."""
+        shape = np.shape(rows)
+        rows = _rows_in(np.ravel(rows), self.rows, "row", "train data")
         if sys.byteorder != "little":
-            return np.asarray(self.ttf[rows], dtype=np.float64)
+            return np.asarray(self.ttf[rows], dtype=np.float64).reshape(shape)
         out = np.empty(rows.size, np.float64)
         read_at(self.root / "ttf.f64", ((out[k : k + 1], row * 8) for k, row in enumerate(rows.tolist())))
-        return out
+        return out.reshape(shape)
 
     def read_test(self, rows) -> np.ndarray:
-        """Test segments number ``rows`` (positions in ``test_ids``) as an int16 array (len(rows), length)."""
+        """Test segments number ``rows`` (positions in ``test_ids``, 1-D) as an int16 array (len(rows), length)."""
         length = int(self.manifest["test_segment_length"])
-        flat = self.test_signal.reshape(-1)
-        return _read_rows(self.root / "test_signal.i16", flat, np.asarray(rows, np.int64) * length, length)
+        rows = _rows_in(rows, len(self.test_ids), "test segment number", "test segments")
+        return _read_rows(self.root / "test_signal.i16", self.test_signal.reshape(-1), rows * length, length)
 
     def cycle_of(self, rows) -> np.ndarray:
         """Cycle id of each row index: cycle k holds rows [cycle_starts[k], cycle_starts[k+1])."""
@@ -140,6 +142,17 @@ class SignalCache:
         if rows.size and (rows.min() < 0 or rows.max() >= self.rows):
             raise IndexError(f"row index out of range [0, {self.rows})")
         return np.searchsorted(self.cycle_starts, rows, side="right") - 1
+
+
+def _rows_in(rows, stop: int, what: str, where: str) -> np.ndarray:
+    """``rows`` as a 1-D int64 array, each in [0, stop), else a LanlError naming the first that is not."""
+    rows = np.atleast_1d(np.asarray(rows, np.int64))
+    if rows.ndim != 1:
+        raise LanlError(f"expected a 1-D list of {what}s, got shape {rows.shape}")
+    bad = (rows < 0) | (rows >= stop)
+    if bad.any():
+        raise LanlError(f"{what} {int(rows[bad][0]):,} is outside the {where} ({max(stop, 0):,} positions)")
+    return rows
 
 
 @functools.lru_cache(maxsize=4)

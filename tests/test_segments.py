@@ -115,6 +115,22 @@ def test_workers_open_a_cache_once_until_it_is_rebuilt(cache, small_data):
     assert again is not first and again.fingerprint == first.fingerprint
 
 
+def test_cache_reads_take_any_shape_of_rows_and_name_bad_ones(cache):
+    c, sig, _, _ = cache
+    assert c.ttf_at(5) == c.ttf[5] and c.ttf_at([[1, 2], [3, 4]]).tolist() == c.ttf[[[1, 2], [3, 4]]].tolist()
+    assert c.read_test(1).shape == (1, c.test_signal.shape[1])
+    with pytest.raises(LanlError, match="row -1 is outside the train data"):
+        c.ttf_at([-1])
+    with pytest.raises(LanlError, match="test segment number 9 is outside the test segments"):
+        c.read_test([0, 9])
+    with pytest.raises(
+        LanlError, match=f"window of 10 rows at row {len(sig) - 5:,} is outside the train data"
+    ):
+        c.read_windows([len(sig) - 5], 10)
+    with pytest.raises(LanlError, match="expected a 1-D list"):
+        c.read_windows([[0]], 10)
+
+
 def test_read_at_fills_buffers_and_names_a_short_file(tmp_path):
     from lanl.fsutil import read_at
 
