@@ -26,6 +26,7 @@ from typing import Any
 
 from lanl.errors import LanlError
 from lanl.folds import FoldSpec
+from lanl.models import MODEL_KINDS
 
 MODELS = ("lgbm", "cnn", "lstm")
 
@@ -69,9 +70,11 @@ def load_pipeline_config(path: str | Path | None) -> PipelineConfig:
     if "folds" in data:
         data["folds"] = FoldSpec(**data["folds"])
     config = PipelineConfig(**data)
-    bad = [m for m in [*config.models, *config.run] if m not in MODELS]
+    bad = [m for m in [*config.models, *config.run] if m not in MODEL_KINDS]
     if bad or not config.models:
-        raise LanlError(f"{path}: models must be a non-empty list of {list(MODELS)}, got {bad or config.models}")
+        raise LanlError(
+            f"{path}: models must be a non-empty list of {list(MODEL_KINDS)}, got {bad or config.models}"
+        )
     return config
 
 
@@ -110,8 +113,14 @@ def run_pipeline(
     runs = []
     for model in config.models:
         t = time.perf_counter()
-        run = train(data, run_config(config, model), runs_dir=work / "runs", cache_dir=cache.root,
-                    features_dir=work / "features", jobs=jobs)
+        run = train(
+            data,
+            run_config(config, model),
+            runs_dir=work / "runs",
+            cache_dir=cache.root,
+            features_dir=work / "features",
+            jobs=jobs,
+        )
         seconds[model] = _lap(t)
         log(_describe(Run.open(run), seconds[model]))
         runs.append(run)
@@ -144,4 +153,6 @@ def _lap(t: float) -> float:
 
 def _describe(run, seconds: float) -> str:
     m = run.metrics
-    return f"{run.name}: CV MAE {m['cv_mae']:.3f} (median baseline {m['baseline_mae']:.3f}) in {seconds:.1f} s"
+    return (
+        f"{run.name}: CV MAE {m['cv_mae']:.3f} (median baseline {m['baseline_mae']:.3f}) in {seconds:.1f} s"
+    )

@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from lanl.commands._options import cache_opt, data_arg, feature_jobs_opt, features_dir_opt, runs_opt
+from lanl.models import MODEL_KINDS
 
 
 @click.command()
 @data_arg
-@click.option(
-    "--model", type=click.Choice(["lgbm", "cnn", "lstm"]), default=None, help="Model (default lgbm)."
-)
+@click.option("--model", type=click.Choice(MODEL_KINDS), default=None, help="Model (default lgbm).")
 @click.option("--features", default=None, help="Feature set of lgbm: winners, kernel, full or a .toml file.")
 @click.option(
     "--config",

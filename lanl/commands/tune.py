@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 from lanl.commands._options import cache_opt, data_arg, features_dir_opt, runs_opt
+from lanl.models import MODEL_KINDS
 
 
 @click.command()
 @data_arg
-@click.option(
-    "--model", type=click.Choice(["lgbm", "cnn", "lstm"]), default=None, help="Model (default lgbm)."
-)
+@click.option("--model", type=click.Choice(MODEL_KINDS), default=None, help="Model (default lgbm).")
 @click.option("--trials", type=int, default=20, show_default=True, help="Trials to add to the study.")
 @click.option(
     "--storage",
