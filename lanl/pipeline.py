@@ -13,6 +13,11 @@ stage; reruns reuse the signal cache, the feature store and the fold artifact. A
     features = "kernel"
     [run.lgbm.params]
     learning_rate = 0.02
+    [shift]                            # train -> test shift remedies of every feature-table run (lanl.shift);
+    remedies = ["auto"]                # a [run.<model>.shift] table overrides it for that model
+
+``run_tables`` is the same pipeline on feature tables a user brought (``lanl run --table``): the feature-table
+models of ``TABLE_MODELS`` (chosen by measurement, see the README), stack, report and submission.
 """
 
 from __future__ import annotations
@@ -26,9 +31,14 @@ from typing import Any
 
 from lanl.errors import LanlError
 from lanl.folds import FoldSpec
-from lanl.models import MODEL_KINDS
+from lanl.models import MODEL_KINDS, model_class
+from lanl.report import build_report
+from lanl.runs import Run
+from lanl.shift import shift_config
 
 MODELS = ("lgbm", "cnn", "lstm")
+TABLE_MODELS = ("lgbm",)
+AUTO_SHIFT = {"remedies": ["auto"]}
 
 
 @dataclass
@@ -39,12 +49,13 @@ class PipelineConfig:
     seed: int = 0
     folds: FoldSpec = field(default_factory=FoldSpec)
     run: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shift: dict[str, Any] = field(default_factory=lambda: dict(AUTO_SHIFT))
 
 
 @dataclass
 class PipelineResult:
-    data: Path
-    cache: Path
+    data: Path | None
+    cache: Path | None
     runs: list[Path]
     best: Path
     report: Path
@@ -53,10 +64,12 @@ class PipelineResult:
     cache_reused: bool
 
 
-def load_pipeline_config(path: str | Path | None) -> PipelineConfig:
-    """Read a pipeline TOML (or the defaults); unknown keys and models are errors that name the valid ones."""
+def load_pipeline_config(path: str | Path | None, default_models=None) -> PipelineConfig:
+    """Read a pipeline TOML (or the defaults); unknown keys and models are errors that name the valid ones.
+    ``default_models`` replaces the default model list (the feature-table one for tables)."""
+    models = {"models": list(default_models)} if default_models is not None else {}
     if path is None:
-        return PipelineConfig()
+        return PipelineConfig(**models)
     try:
         data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -69,7 +82,8 @@ def load_pipeline_config(path: str | Path | None) -> PipelineConfig:
         raise LanlError(f"{path}: unknown keys {unknown}; valid: {sorted(known)}")
     if "folds" in data:
         data["folds"] = FoldSpec(**data["folds"])
-    config = PipelineConfig(**data)
+    shift_config(data.get("shift", AUTO_SHIFT), f"{path} [shift]")  # checked here, applied per run
+    config = PipelineConfig(**{**models, **data})
     bad = [m for m in [*config.models, *config.run] if m not in MODEL_KINDS]
     if bad or not config.models:
         raise LanlError(
@@ -82,7 +96,7 @@ def run_config(config: PipelineConfig, model: str):
     """The lanl.train RunConfig of one level-1 model: its [run.<model>] table on the pipeline's folds and seed."""
     from lanl.train import config_from_dict
 
-    table = {"model": model, "seed": config.seed, **config.run.get(model, {})}
+    table = {"model": model, "seed": config.seed, "shift": config.shift, **config.run.get(model, {})}
     table["folds"] = dataclasses.asdict(config.folds)
     table.setdefault("name", f"{config.submission}-{model}")
     return config_from_dict(table, f"[run.{model}]")
@@ -99,8 +113,6 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run every stage on DATA; outputs go under ``work`` (runs/, features/, submissions/)."""
     from lanl.ingest import ingest
-    from lanl.report import build_report
-    from lanl.runs import Run
     from lanl.submit import submit
     from lanl.train import train
 
@@ -110,10 +122,9 @@ def run_pipeline(
     ingested = ingest(data, cache_dir)
     cache = ingested.cache
     seconds["ingest"] = _lap(t)
-    runs = []
-    for model in config.models:
-        t = time.perf_counter()
-        run = train(
+
+    def fit(model: str) -> Path:
+        return train(
             data,
             run_config(config, model),
             runs_dir=work / "runs",
@@ -121,6 +132,49 @@ def run_pipeline(
             features_dir=work / "features",
             jobs=jobs,
         )
+
+    candidates, best, report = _level1_and_stack(fit, config, work, seconds, log)
+    t = time.perf_counter()
+    sub = submit(best, cache, name=config.submission, out_dir=work / "submissions")
+    seconds["report+submit"] = round(seconds.pop("report") + _lap(t), 2)
+    return PipelineResult(
+        Path(data), cache.root, candidates, best, report, sub.path, seconds, ingested.skipped
+    )
+
+
+def run_tables(
+    tables, config: PipelineConfig | None = None, *, work: str | Path = ".", log=print
+) -> PipelineResult:
+    """The pipeline on :class:`lanl.tables.FeatureTables`: the feature-table models (default
+    ``TABLE_MODELS``), stack, report and a submission in the test table's order."""
+    from lanl.submit import submit_tables
+    from lanl.train import train_tables
+
+    config = config or PipelineConfig(models=list(TABLE_MODELS))
+    work, seconds = Path(work), {}
+    nets = [m for m in config.models if model_class(m).input != "features"]
+    if nets:
+        raise LanlError(
+            f"{', '.join(nets)} read the raw signal, not a feature table: leave them out of models"
+        )
+
+    def fit(model: str) -> Path:
+        return train_tables(tables, run_config(config, model), runs_dir=work / "runs")
+
+    candidates, best, report = _level1_and_stack(fit, config, work, seconds, log)
+    t = time.perf_counter()
+    sub = submit_tables(best, tables, name=config.submission, out_dir=work / "submissions")
+    seconds["report+submit"] = round(seconds.pop("report") + _lap(t), 2)
+    return PipelineResult(None, None, candidates, best, report, sub.path, seconds, False)
+
+
+def _level1_and_stack(fit, config: PipelineConfig, work: Path, seconds: dict, log):
+    """The level-1 runs, the stack over them, the best of all (by the score that estimates the test score:
+    on the cycles closest to test when the runs trained on those) and the report."""
+    runs = []
+    for model in config.models:
+        t = time.perf_counter()
+        run = fit(model)
         seconds[model] = _lap(t)
         log(_describe(Run.open(run), seconds[model]))
         runs.append(run)
@@ -131,14 +185,15 @@ def run_pipeline(
         seconds["stack"] = _lap(t)
         log(_describe(Run.open(stacked), seconds["stack"]))
         candidates.append(stacked)
-    best = min(candidates, key=lambda p: Run.open(p).metrics["cv_mae"])
+    metrics = [Run.open(p).metrics for p in candidates]
+    key = "cv_mae_matched" if all("cv_mae_matched" in m for m in metrics) else "cv_mae"
+    best = candidates[min(range(len(candidates)), key=lambda i: metrics[i][key])]
+    for note in metrics[0].get("shift", {}).get("notes", []):
+        log(f"shift {note}")
     t = time.perf_counter()
     report = build_report(candidates, work / "runs" / "_reports" / config.submission).html
-    sub = submit(best, cache, name=config.submission, out_dir=work / "submissions")
-    seconds["report+submit"] = _lap(t)
-    return PipelineResult(
-        Path(data), cache.root, candidates, best, report, sub.path, seconds, ingested.skipped
-    )
+    seconds["report"] = _lap(t)
+    return candidates, best, report
 
 
 def _stack(runs: list[Path], config: PipelineConfig, work: Path) -> Path:
@@ -153,6 +208,10 @@ def _lap(t: float) -> float:
 
 def _describe(run, seconds: float) -> str:
     m = run.metrics
+    matched = f", {m['cv_mae_matched']:.3f} on the cycles closest to test" if "cv_mae_matched" in m else ""
+    test = m.get("distribution", {}).get("test")
+    mean = f"; test mean {test['mean']:.2f} s" if test else ""
     return (
-        f"{run.name}: CV MAE {m['cv_mae']:.3f} (median baseline {m['baseline_mae']:.3f}) in {seconds:.1f} s"
+        f"{run.name}: CV MAE {m['cv_mae']:.3f}{matched} (median baseline {m['baseline_mae']:.3f}){mean} "
+        f"in {seconds:.1f} s"
     )

@@ -230,7 +230,7 @@ def stack_runs(
 ) -> Path:
     """Cross-validate a level-2 ``method`` on the runs' OOF predictions (their own folds) and write its run
     folder (default ``<runs_dir>/stack-<method>-<hash of the inputs>``, beside the first input)."""
-    from lanl.train import CVResult, cross_validate, cv_metrics
+    from lanl.train import CVResult, cross_validate, cv_metrics, matched_metrics
 
     if method not in METHODS:
         raise LanlError(f"unknown stacking method {method!r}; choose one of {', '.join(METHODS)}")
@@ -245,6 +245,9 @@ def stack_runs(
         stacker, level1.oof, level1.table, folds, X_test=level1.test, test_ids=level1.test_ids, refit=True
     )
     metrics = {**cv_metrics(result, folds), "inputs": [_input_metrics(r) for r in level1.runs]}
+    chosen = level1.runs[0].metrics.get("shift", {}).get("cycles")
+    if chosen is not None:  # the inputs trained on the cycles closest to test: score the stack there too
+        metrics.update(matched_metrics(result.oof, chosen))
     if method != "lgbm":
         metrics["weights"] = _mean_weights(result, level1.names)
     return write_stack(run_dir, stack_record(level1, stacker, name, folds.id), metrics, result, folds)
@@ -285,6 +288,7 @@ def stack_record(level1: Level1, stacker: Stacker, name: str, folds_id: str) -> 
         "data_fingerprint": first.get("data_fingerprint"),
         "data": first.get("data"),
         "cache_dir": next((r.config["cache_dir"] for r in level1.runs if r.config.get("cache_dir")), None),
+        "tables": first.get("tables"),
     }
 
 

@@ -115,10 +115,31 @@ def submit(
 ) -> Submission:
     """Validate and write the run's submission and its ledger line; optionally upload it to Kaggle."""
     run = Run.open(run_path)
-    _check_same_data(run, cache)
+    _check_same_data(run, cache.fingerprint, cache.root)
     if not cache.test_ids:
         raise LanlError(f"{cache.root}: the data has no test segments / sample_submission")
-    frame, clipped = validate(align_predictions(run, cache.test_ids), cache.test_ids, train_ttf_range(cache))
+    return write_submission(run, cache.test_ids, train_ttf_range(cache), name, out_dir, kaggle_message)
+
+
+def submit_tables(
+    run_path: str | Path,
+    tables,
+    *,
+    name: str | None = None,
+    out_dir: str | Path = DEFAULT_DIR,
+    kaggle_message: str | None = None,
+) -> Submission:
+    """:func:`submit` for a run trained on feature tables (:class:`lanl.tables.FeatureTables`): the test
+    table's order (or its sample_submission's), clipped to the train table's label range."""
+    run = Run.open(run_path)
+    _check_same_data(run, tables.fingerprint, tables.info["tables"]["train"])
+    if tables.test is None:
+        raise LanlError("the tables have no test table (--test-table): nothing to submit")
+    return write_submission(run, tables.test_ids, tables.ttf_range, name, out_dir, kaggle_message)
+
+
+def write_submission(run: Run, sample_ids, ttf_range, name, out_dir, kaggle_message) -> Submission:
+    frame, clipped = validate(align_predictions(run, sample_ids), sample_ids, ttf_range)
     out_dir = Path(out_dir)
     path = out_dir / f"{name or run.name}.csv"
     write_text_atomic(path, submission_csv(frame))
@@ -133,12 +154,12 @@ def submit(
     return Submission(path, frame, clipped, row)
 
 
-def _check_same_data(run: Run, cache: SignalCache) -> None:
+def _check_same_data(run: Run, fingerprint: str, where) -> None:
     built_on = run.config.get("data_fingerprint")
-    if built_on and built_on != cache.fingerprint:
+    if built_on and built_on != fingerprint:
         raise LanlError(
-            f"{run.root} was trained on other data (fingerprint {built_on}) than {cache.root} "
-            f"({cache.fingerprint}); give the data the run was built on"
+            f"{run.root} was trained on other data (fingerprint {built_on}) than {where} "
+            f"({fingerprint}); give the data the run was built on"
         )
 
 

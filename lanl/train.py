@@ -22,6 +22,8 @@ A config is a TOML file (``load_config``) read into :class:`RunConfig`; unknown 
     stride = 0
     [params]                  # the model's parameters (lanl.models: LGBMRegressor, CNNRegressor, RNNRegressor)
     objective = "huber"
+    [shift]                   # train -> test shift remedies, fitted per fold (lanl.shift; off by default here,
+    remedies = ["auto"]       # "auto" in lanl run): ks_filter, cycle_subset, weights, fraction, mean
 
 Every fold fits its own target transform, input scaling and early stopping on its training folds only.
 """
@@ -50,6 +52,8 @@ from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.progress import progress
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version
+from lanl.shift import ShiftConfig, ShiftPlan, shift_config, test_likeness
+from lanl.shift import plan as plan_shift
 
 KEYS = ["seg_id", "start", "cycle", "label"]
 NET_FEATURES = {"signal": "raw", "chunks": "rnn_chunk"}
@@ -65,7 +69,12 @@ RECORD_KEYS = {
     "data",
     "cache_dir",
     "chunk",
+    "tables",
+    "cycles_from",
+    "straddling_dropped",
+    "n_cycles",
 }
+SUBTABLES = ("folds", "segments", "shift")
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -87,6 +96,7 @@ class RunConfig:
     folds: FoldSpec = field(default_factory=FoldSpec)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     params: dict = field(default_factory=dict)
+    shift: ShiftConfig = field(default_factory=ShiftConfig)
 
 
 def config_from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
@@ -97,20 +107,24 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
         if key in data:
             _check_keys(cls, data[key], f"{where} [{key}]")
             data[key] = cls(**data[key])
+    if "shift" in data:
+        data["shift"] = shift_config(data["shift"], f"{where} [shift]")
     return RunConfig(**data)
 
 
 def _check_keys(cls, data: dict, where: str) -> None:
-    check_params(cls, {k: v for k, v in data.items() if k not in ("folds", "segments")}, where)
-    for key in ("folds", "segments"):
+    check_params(cls, {k: v for k, v in data.items() if k not in SUBTABLES}, where)
+    for key in SUBTABLES:
         if key in data and not isinstance(data[key], dict):
             raise LanlError(f"{where}: [{key}] must be a table")
 
 
 def load_config(path: str | Path | None = None, **overrides) -> RunConfig:
     """The config of TOML file ``path`` (or the defaults), with ``overrides`` (None values ignored) on top;
-    ``folds_scheme``, ``folds_k`` override [folds]."""
+    ``folds_scheme``, ``folds_k`` override [folds]; ``shift`` (a list of remedies) overrides [shift] remedies."""
     data = read_config_file(path) if path is not None else {}
+    if overrides.get("shift") is not None:
+        data["shift"] = {**data.get("shift", {}), "remedies": overrides.pop("shift")}
     for key in ("scheme", "k"):
         if overrides.get(f"folds_{key}") is not None and isinstance(data.get("folds", {}), dict):
             data["folds"] = {**data.get("folds", {}), key: overrides[f"folds_{key}"]}
@@ -167,7 +181,10 @@ def _features_of(cls, features: str) -> str:
 
 
 def config_hash(config: RunConfig) -> str:
-    blob = json.dumps({**dataclasses.asdict(config), "name": ""}, sort_keys=True, default=str)
+    doc = {**dataclasses.asdict(config), "name": ""}
+    if not config.shift.active:  # runs without a shift stage keep the names they had before it existed
+        doc.pop("shift")
+    blob = json.dumps(doc, sort_keys=True, default=str)
     return hashlib.blake2b(blob.encode(), digest_size=4).hexdigest()
 
 
@@ -183,6 +200,7 @@ class FoldResult:
     history: dict[str, list[float]]
     best: int
     seconds: float
+    shift: dict | None = None
 
 
 @dataclass
@@ -191,6 +209,7 @@ class CVResult:
     test_pred: pd.DataFrame | None
     folds: list[FoldResult]
     seconds: float
+    shift: dict | None = None
 
 
 def cross_validate(
@@ -204,43 +223,124 @@ def cross_validate(
     test_ids=None,
     refit: bool = False,
     stop_fraction: float = 0.2,
+    shift: ShiftConfig | None = None,
 ) -> CVResult:
     """Fit a clone of ``model`` per fold on the training folds, predict the held-out fold (OOF) and the test
-    set. ``table`` holds the keys (seg_id, cycle, label) of the rows of ``X``."""
+    set. ``table`` holds the keys (seg_id, cycle, label) of the rows of ``X``. With an active ``shift``
+    config, each fold plans its shift remedies on its own training rows and the test rows (lanl.shift)."""
     t0 = time.perf_counter()
     check_table(table)
     labels, cycles = table["label"].to_numpy(float), table["cycle"].to_numpy()
     by_cycle = folds.spec.scheme != "kfold"
+    shift = _usable_shift(shift, X, X_test)
     results = []
     for k, train_idx, valid_idx in progress(
         folds.split(table), total=folds.n_folds, desc="folds", unit="fold"
     ):
         fold_set = (X, labels, cycles, train_idx, valid_idx)
-        results.append(fit_fold(model, k, fold_set, Target(target), X_test, refit, stop_fraction, by_cycle))
+        results.append(
+            fit_fold(model, k, fold_set, Target(target), X_test, refit, stop_fraction, by_cycle, shift)
+        )
     oof = _oof_table(table, results)
     test_pred = _test_table(test_ids, results) if X_test is not None else None
-    return CVResult(oof, test_pred, results, time.perf_counter() - t0)
+    overall = _overall_shift(X, labels, cycles, X_test, shift)
+    return CVResult(oof, test_pred, results, time.perf_counter() - t0, overall)
 
 
-def fit_fold(model, k, fold_set, target: Target, X_test, refit: bool, stop_fraction: float, by_cycle: bool):
-    """One fold: fit the target on the training rows, early-stop on an inner split of them (the same stopping
-    cycles for every model: they depend on the fold only), optionally refit on all of them, predict."""
+def fit_fold(
+    model,
+    k,
+    fold_set,
+    target: Target,
+    X_test,
+    refit: bool,
+    stop_fraction: float,
+    by_cycle: bool,
+    shift: ShiftConfig | None = None,
+):
+    """One fold: plan the shift remedies (if any) on the training rows, fit the target on the training rows,
+    early-stop on an inner split of them (the same stopping cycles for every model: they depend on the fold
+    only), optionally refit on all of them, predict."""
     t0 = time.perf_counter()
     X, labels, cycles, train_idx, valid_idx = fold_set
+    weights, plan = None, None
+    if shift is not None:
+        plan = plan_shift(take(X, train_idx), cycles[train_idx], labels[train_idx], X_test, shift, seed=k)
+        train_idx, weights = train_idx[plan.rows], plan.weights
+        X, X_test = X[plan.features], X_test[plan.features]
+        target = Target("fraction") if "fraction" in plan.remedies else target
     target.fit(labels[train_idx], cycles[train_idx])
     y = target.transform(labels[train_idx], cycles[train_idx])
     fit_pos, stop_pos = inner_split(cycles[train_idx], by_cycle=by_cycle, fraction=stop_fraction, seed=k)
     stop_set = (take(X, train_idx[stop_pos]), y[stop_pos])
-    fitted = clone(model).fit(take(X, train_idx[fit_pos]), y[fit_pos], eval_set=stop_set)
+    fitted = clone(model).fit(
+        take(X, train_idx[fit_pos]), y[fit_pos], eval_set=stop_set, **_w(weights, fit_pos)
+    )
     history, best = fitted.history_, _best(fitted)
     if refit:
-        fitted = clone(model).set_params(**fitted.refit_params()).fit(take(X, train_idx), y)
+        fitted = clone(model).set_params(**fitted.refit_params()).fit(take(X, train_idx), y, **_w(weights))
     pred = target.inverse(fitted.predict(take(X, valid_idx)))
-    test_pred = target.inverse(fitted.predict(X_test)) if X_test is not None else None
+    test_pred = _predict_test(fitted, X_test, target, plan) if X_test is not None else None
     baseline = float(np.median(labels[train_idx]))
     return FoldResult(
-        k, fitted, valid_idx, pred, baseline, test_pred, history, best, time.perf_counter() - t0
+        k,
+        fitted,
+        valid_idx,
+        pred,
+        baseline,
+        test_pred,
+        history,
+        best,
+        time.perf_counter() - t0,
+        plan.to_json() if plan is not None else None,
     )
+
+
+def _w(weights: np.ndarray | None, pos: np.ndarray | None = None) -> dict:
+    """``sample_weight=`` for fit, only when there are weights (models without shift weights need none)."""
+    if weights is None:
+        return {}
+    return {"sample_weight": weights if pos is None else weights[pos]}
+
+
+def _predict_test(fitted, X_test, target: Target, plan: ShiftPlan | None) -> np.ndarray:
+    raw = fitted.predict(X_test)
+    if plan is None:
+        return target.inverse(raw)
+    pred = target.inverse(raw, duration=plan.test_seconds)
+    if plan.test_mean is not None:
+        pred = np.maximum(pred + (plan.test_mean - pred.mean()), 0.0)
+    return pred
+
+
+def _usable_shift(shift: ShiftConfig | None, X, X_test) -> ShiftConfig | None:
+    """The shift config when it can apply: a feature table with a test table. Explicit remedies without
+    those are an error; ``auto`` then does nothing."""
+    if shift is None or not shift.active:
+        return None
+    if isinstance(X, pd.DataFrame) and isinstance(X_test, pd.DataFrame):
+        return shift
+    if shift.auto:
+        return None
+    why = "no test segments" if X_test is None else "a model that does not read a feature table"
+    raise LanlError(
+        f"the shift remedies {shift.remedies} need feature tables with test rows; this run has {why}"
+    )
+
+
+def _overall_shift(X, labels, cycles, X_test, shift: ShiftConfig | None) -> dict | None:
+    """The shift plan of all training rows (what the report shows: the chosen cycles, the shifted features,
+    the adversarial AUC before and after the remedies)."""
+    if shift is None:
+        return None
+    plan = plan_shift(X, cycles, labels, X_test, shift, seed=0)
+    doc = plan.to_json()
+    doc["auc_before"] = test_likeness(X, X_test)[1]
+    doc["auc_after_features"] = test_likeness(X[plan.features], X_test[plan.features])[1]
+    if plan.cycles is not None:
+        kept = X[plan.features].iloc[plan.rows]
+        doc["auc_after_cycles"] = test_likeness(kept, X_test[plan.features])[1]
+    return doc
 
 
 def _best(model) -> int:
@@ -308,7 +408,40 @@ def cv_metrics(result: CVResult, folds: Folds) -> dict[str, Any]:
     }
     if folds.spec.scheme == "kfold":
         metrics["warning"] = OPTIMISTIC_WARNING
+    metrics["distribution"] = _distributions(oof, result.test_pred)
+    if result.shift is not None:
+        metrics["shift"] = {**result.shift, "folds": [r.shift for r in result.folds]}
+        chosen = result.shift.get("cycles")
+        if chosen is not None:  # the score on the cycles closest to test, next to the score on all cycles
+            metrics.update(matched_metrics(oof, chosen))
     return metrics
+
+
+def matched_metrics(oof: pd.DataFrame, cycles: list[int]) -> dict[str, float]:
+    """CV MAE (and the baseline's) on the OOF rows of ``cycles``: the training cycles closest to test."""
+    on = oof[oof["cycle"].isin(cycles)]
+    return {
+        "cv_mae_matched": float((on["pred"] - on["label"]).abs().mean()),
+        "baseline_mae_matched": float((on["baseline"] - on["label"]).abs().mean()),
+        "matched_cycles": [int(c) for c in cycles],
+    }
+
+
+def _distributions(oof: pd.DataFrame, test_pred: pd.DataFrame | None) -> dict[str, dict[str, float]]:
+    """Mean and quantiles of the labels, the OOF predictions and the test predictions (the shift shows as a
+    test distribution unlike the OOF one)."""
+    parts = {"label": oof["label"], "oof": oof["pred"]}
+    if test_pred is not None:
+        parts["test"] = test_pred["mean"]
+    return {name: _describe(values.to_numpy(float)) for name, values in parts.items()}
+
+
+def _describe(x: np.ndarray) -> dict[str, float]:
+    q = np.quantile(x, [0.05, 0.25, 0.5, 0.75, 0.95])
+    return {
+        "mean": float(x.mean()),
+        **{f"q{int(p * 100):02d}": float(v) for p, v in zip((0.05, 0.25, 0.5, 0.75, 0.95), q, strict=True)},
+    }
 
 
 # ------------------------------------------------------------------------------------------------- runs
@@ -361,21 +494,32 @@ def train_table(
     *,
     test: pd.DataFrame | None = None,
     runs_dir: str | Path = DEFAULT_RUNS,
+    info: dict | None = None,
 ) -> Path:
     """Cross-validate a feature-table model on a ready feature table (seg_id, start, cycle, label, features)
-    and, optionally, its test table; writes ``runs_dir/<name>/``."""
-    config, model = resolve(config)
+    and, optionally, its test table (seg_id and the same features); writes ``runs_dir/<name>/``. ``info``
+    (provenance: where the tables came from, their fingerprint) is recorded in the run's config."""
+    fingerprint = (info or {}).get("data_fingerprint", "")
+    label = f"table-{fingerprint.removeprefix('table:')[:8]}" if fingerprint else "table"
+    config, model = resolve(dataclasses.replace(config, features=config.features or label))
     if model.input != "features":
-        raise LanlError(f"train_table takes feature tables; model {config.model!r} reads {model.input}")
+        raise LanlError(
+            f"feature tables feed feature-table models; model {config.model!r} reads {model.input}"
+        )
     check_table(features)
     columns = [c for c in features.columns if c not in KEYS]
     X_test = test[columns] if test is not None else None
     test_ids = list(test["seg_id"]) if test is not None else None
-    info = {"feature_set": config.features, "n_features": len(columns)}
+    info = {"feature_set": config.features, "n_features": len(columns), **(info or {})}
     inputs = Inputs(
         features[[c for c in KEYS if c in features.columns]], features[columns], test_ids, X_test, info
     )
     return run_cv(config, model, inputs, runs_dir)
+
+
+def train_tables(tables, config: RunConfig, *, runs_dir: str | Path = DEFAULT_RUNS) -> Path:
+    """:func:`train_table` on :class:`lanl.tables.FeatureTables` (tables a user brought, checked)."""
+    return train_table(tables.train, config, test=tables.test, runs_dir=runs_dir, info=tables.info)
 
 
 def run_cv(config: RunConfig, model, inputs: Inputs, runs_dir: str | Path) -> Path:
@@ -392,6 +536,7 @@ def run_cv(config: RunConfig, model, inputs: Inputs, runs_dir: str | Path) -> Pa
         test_ids=inputs.test_ids,
         refit=config.refit,
         stop_fraction=config.stop_fraction,
+        shift=config.shift,
     )
     metrics = cv_metrics(result, folds)
     record = {

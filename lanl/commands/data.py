@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg
+from lanl.commands._options import cache_opt, data_arg, load_table_options, shift_opt, table_opts
 
 DEFAULT_SYNTH_DIR = Path("data") / "synthetic"
-
 
 
 @click.command()
@@ -82,23 +81,48 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
 )
 @cache_opt
 @click.option(
-    "--seed", type=int, default=None, help="Seed of the models (overrides the config's) and of the synthetic data."
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed of the models (overrides the config's) and of the synthetic data.",
 )
 @click.option("--jobs", default=1, show_default=True, help="Feature extraction processes (0: one per core).")
-def run(data: Path | None, config_file: Path | None, cache_dir: Path | None, seed: int | None, jobs: int) -> None:
+@shift_opt
+@table_opts
+def run(
+    data: Path | None,
+    config_file: Path | None,
+    cache_dir: Path | None,
+    seed: int | None,
+    jobs: int,
+    shift: str | None,
+    **table_options,
+) -> None:
     """The whole pipeline: ingest, features, folds, LightGBM/CNN/LSTM, stack, report and submission.
 
     With no --data, a synthetic lab-quake dataset is generated first (once; reruns reuse it, the signal cache
-    and the feature store). Outputs: runs/, features/, submissions/ in the current folder.
+    and the feature store). With --table (and --test-table), feature tables of your own replace DATA: the
+    feature-table models, stack, report and a submission for the test table's segments. The train -> test
+    shift stage runs with remedies "auto" unless the config or --shift says otherwise; the log, each run's
+    config and the report say what it chose. Outputs: runs/, features/, submissions/ in the current folder.
     """
-    from lanl.pipeline import load_pipeline_config, run_pipeline
+    from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables
+    from lanl.shift import parse_remedies
 
-    config = load_pipeline_config(config_file)
-    if data is None:
-        data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed or 0)
+    tables = load_table_options(**table_options)
+    config = load_pipeline_config(config_file, default_models=TABLE_MODELS if tables is not None else None)
     if seed is not None:
         config.seed = seed
-    res = run_pipeline(data, config, cache_dir=cache_dir, jobs=jobs, log=click.echo)
+    if shift is not None:
+        config.shift = {**config.shift, "remedies": parse_remedies(shift)}
+    if tables is not None:
+        if data is not None:
+            raise click.UsageError("give --data or --table, not both")
+        res = run_tables(tables, config, log=click.echo)
+    else:
+        if data is None:
+            data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed or 0)
+        res = run_pipeline(data, config, cache_dir=cache_dir, jobs=jobs, log=click.echo)
     click.echo(f"best run: {res.best.name}")
     click.echo(f"report: {res.report}")
     click.echo(f"submission: {res.submission} (ledger: {res.submission.parent / 'ledger.csv'})")

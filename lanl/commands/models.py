@@ -6,12 +6,21 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg, feature_jobs_opt, features_dir_opt, runs_opt
+from lanl.commands._options import (
+    cache_opt,
+    data_arg,
+    feature_jobs_opt,
+    features_dir_opt,
+    load_table_options,
+    runs_opt,
+    shift_opt,
+    table_opts,
+)
 from lanl.models import MODEL_KINDS
 
 
 @click.command()
-@data_arg
+@click.argument("data", type=click.Path(path_type=Path), required=False)
 @click.option("--model", type=click.Choice(MODEL_KINDS), default=None, help="Model (default lgbm).")
 @click.option("--features", default=None, help="Feature set of lgbm: winners, kernel, full or a .toml file.")
 @click.option(
@@ -37,6 +46,8 @@ from lanl.models import MODEL_KINDS
     help="CV scheme (default cycle: whole quake cycles per fold).",
 )
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
+@shift_opt
+@table_opts
 @runs_opt
 @cache_opt
 @features_dir_opt
@@ -51,18 +62,25 @@ def train(
     target,
     folds_scheme,
     folds_k,
+    shift,
     runs_dir,
     cache_dir,
     features_dir,
     jobs,
+    **table_options,
 ):
-    """Cross-validate a model on DATA and write runs/<name>/.
+    """Cross-validate a model on DATA (or on a feature table, --table) and write runs/<name>/.
 
     The run folder holds the resolved config, seed, code version and folds id, the per-fold models, the OOF
     predictions, the test predictions per fold and averaged, learning curves and metrics.json (CV MAE per
     fold and per cycle next to the constant-median baseline). Same config and seed, same OOF.
+
+    With --table (and --test-table), a feature table of your own takes DATA's place: the same folds, runs,
+    report, stacking and submission. Its quake cycles come from a cycle column, else from start and the
+    quake rows, else from label resets; the run's config says which.
     """
-    from lanl.train import load_config
+    from lanl.shift import parse_remedies
+    from lanl.train import load_config, train_tables
     from lanl.train import train as run_train
 
     config = load_config(
@@ -74,11 +92,32 @@ def train(
         target=target,
         folds_scheme=folds_scheme,
         folds_k=folds_k,
+        shift=parse_remedies(shift) if shift is not None else None,
     )
-    run_dir = run_train(
-        data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
-    )
+    tables = load_table_options(**table_options)
+    if tables is not None:
+        if data is not None:
+            raise click.UsageError("give DATA or --table, not both")
+        _echo_tables(tables)
+        run_dir = train_tables(tables, config, runs_dir=runs_dir)
+    elif data is None:
+        raise click.UsageError("give DATA (a Kaggle-layout folder) or --table TRAIN")
+    else:
+        run_dir = run_train(
+            data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
+        )
     _echo_run(run_dir)
+
+
+def _echo_tables(tables) -> None:
+    info = tables.info
+    test = f", test {len(tables.test):,} segments" if tables.test is not None else ""
+    dropped = info["straddling_dropped"]
+    click.echo(
+        f"table: {len(tables.train):,} windows x {len(tables.features)} features{test}; "
+        f"{info['n_cycles']} cycles from {info['cycles_from']}"
+        + (f"; {dropped} window(s) spanning a quake dropped" if dropped else "")
+    )
 
 
 def _echo_run(run_dir: Path) -> None:
@@ -91,6 +130,13 @@ def _echo_run(run_dir: Path) -> None:
         f"{run.name}: CV MAE {m['cv_mae']:.3f} (median baseline {m['baseline_mae']:.3f}) "
         f"on {m['n_segments']} windows, {m['scheme']} folds [{folds}] in {m['seconds']:.1f} s -> {run_dir}"
     )
+    for note in m.get("shift", {}).get("notes", []):
+        click.echo(f"  shift {note}")
+    if "cv_mae_matched" in m:
+        click.echo(f"  CV MAE on the cycles closest to test: {m['cv_mae_matched']:.3f}")
+    test = m.get("distribution", {}).get("test")
+    if test:
+        click.echo(f"  test predictions: mean {test['mean']:.3f}, median {test['q50']:.3f}")
 
 
 @click.command()

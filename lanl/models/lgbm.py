@@ -74,12 +74,16 @@ class LGBMRegressor(RegressorMixin, BaseEstimator):
             **self.extra,
         }
 
-    def fit(self, X, y, eval_set=None, callbacks=()) -> LGBMRegressor:
-        """Fit on ``X`` (DataFrame or array); with ``eval_set=(X_stop, y_stop)``, stop early on its MAE."""
+    def fit(self, X, y, eval_set=None, callbacks=(), sample_weight=None) -> LGBMRegressor:
+        """Fit on ``X`` (DataFrame or array); with ``eval_set=(X_stop, y_stop)``, stop early on its MAE;
+        ``sample_weight``: one weight per row of ``X``."""
         y = check_xy(X, y)
         self.feature_names_in_ = _names(X)
         self.n_features_in_ = len(self.feature_names_in_)
-        train = lgb.Dataset(_values(X), y, feature_name=self.feature_names_in_, free_raw_data=True)
+        weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        train = lgb.Dataset(
+            _values(X), y, weight=weight, feature_name=self.feature_names_in_, free_raw_data=True
+        )
         self.evals_result_ = {}
         cbs, valid_sets = [*callbacks, lgb.record_evaluation(self.evals_result_)], []
         if eval_set is not None:

@@ -40,11 +40,13 @@ class Target:
         d = np.array([self.durations_.get(int(c), self.duration_) for c in cycles])
         return 1.0 - labels / d
 
-    def inverse(self, pred: np.ndarray) -> np.ndarray:
+    def inverse(self, pred: np.ndarray, duration: float | None = None) -> np.ndarray:
+        """Predictions back to time_to_failure; ``duration`` (fraction only) replaces the training cycles'
+        median duration, e.g. with a test cycle length of another lab run."""
         pred = np.asarray(pred, float)
         if self.kind == "ttf":
             return np.maximum(pred, 0.0)
-        return (1.0 - np.clip(pred, 0.0, 1.0)) * self.duration_
+        return (1.0 - np.clip(pred, 0.0, 1.0)) * (duration or self.duration_)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "duration": getattr(self, "duration_", None)}

@@ -1,0 +1,295 @@
+"""The train -> test shift as a stage between feature tables and models.
+
+The real test segments come from another lab run than train, and their time_to_failure runs higher. The
+remedies the winners used, each optional and composable (``[shift]`` of a run or pipeline config)::
+
+    [shift]
+    remedies = ["auto"]      # any of ks_filter, cycle_subset, weights, fraction, mean; ["auto"]; [] for none
+    ks_statistic = 0.2       # ks_filter keeps features whose train-vs-test KS statistic D is at most this
+    ks_pvalue = 0.0          #   ... and whose KS p-value is at least this (1st place's test; with thousands of
+                             #   rows almost every real feature fails p >= 0.05, so 0 leaves D alone to decide)
+    subset_fraction = 0.6    # cycle_subset: draws of this share of the training cycles (1st place: 10 of 17)
+    subset_draws = 300       #   seeded random draws; the draw closest to test (mean KS D) wins
+    weight_clip = 10.0       # weights: p(test|x)/p(train|x) clipped to [1/clip, clip], normalised to mean 1
+    test_cycle_seconds = 0.0 # fraction: the test cycle length (0: estimated as the median duration of the
+                             #   training cycles closest to test, stated in the run)
+    test_mean = 0.0          # mean: re-centre the test predictions to this mean (0: off; 5th place: 6.32)
+    min_gain = 0.1           # auto: take the cycle subset when it cuts the mean KS D by at least this share
+
+Everything is fitted on the fold's training rows and the (unlabelled) test rows only, never on the held-out
+fold: :func:`plan` is called once per fold by the CV loop. ``auto`` runs the diagnostics and applies what they
+call for: the KS filter when some features shift (D above ``ks_statistic``), the cycle subset when it brings
+the training rows measurably closer to test (it does not wait for a high adversarial AUC: on real data the AUC
+after the filter is near 0.5 while the closest cycles still move the test mean), importance weights when the
+adversarial AUC after the filter is at least ``AUTO_WEIGHTS_AUC`` and no cycle subset was taken (measured on the
+real table, weights on top of the subset made the CV on the closest cycles worse: benchmarks/bench_shift.py).
+What was chosen and why is in ``notes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import distributions
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from lanl.errors import LanlError
+from lanl.models.base import check_params
+from lanl.models.target import cycle_durations
+
+REMEDIES = ("ks_filter", "cycle_subset", "weights", "fraction", "mean")
+AUTO_WEIGHTS_AUC = 0.6
+MIN_FEATURES = 3  # the KS filter never leaves fewer (the least shifted are kept)
+
+
+@dataclass
+class ShiftConfig:
+    remedies: list = field(default_factory=list)
+    ks_statistic: float = 0.2
+    ks_pvalue: float = 0.0
+    subset_fraction: float = 0.6
+    subset_draws: int = 300
+    weight_clip: float = 10.0
+    test_cycle_seconds: float = 0.0
+    test_mean: float = 0.0
+    min_gain: float = 0.1
+
+    def __post_init__(self):
+        if isinstance(self.remedies, str):
+            self.remedies = [self.remedies]
+        self.remedies = list(self.remedies)
+        bad = [r for r in self.remedies if r not in (*REMEDIES, "auto", "none")]
+        if bad:
+            raise LanlError(
+                f"[shift] remedies: unknown {', '.join(map(repr, bad))}; choose from auto, none, "
+                f"{', '.join(REMEDIES)}"
+            )
+        if "auto" in self.remedies and len(self.remedies) > 1:
+            raise LanlError("[shift] remedies: 'auto' chooses the remedies itself; give it alone")
+        checks = [
+            ("ks_statistic", 0 < self.ks_statistic <= 1, "in (0, 1]"),
+            ("ks_pvalue", 0 <= self.ks_pvalue < 1, "in [0, 1)"),
+            ("subset_fraction", 0 < self.subset_fraction <= 1, "in (0, 1]"),
+            ("subset_draws", self.subset_draws >= 1, "at least 1"),
+            ("weight_clip", self.weight_clip >= 1, "at least 1"),
+            ("test_cycle_seconds", self.test_cycle_seconds >= 0, "at least 0"),
+            ("test_mean", self.test_mean >= 0, "at least 0"),
+            ("min_gain", 0 <= self.min_gain < 1, "in [0, 1)"),
+        ]
+        for name, ok, valid in checks:
+            if not ok:
+                raise LanlError(f"[shift] {name} must be {valid}, got {getattr(self, name)!r}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.remedies) and self.remedies != ["none"]
+
+    @property
+    def auto(self) -> bool:
+        return self.remedies == ["auto"]
+
+
+def shift_config(data: dict[str, Any] | ShiftConfig | None, where: str = "[shift]") -> ShiftConfig:
+    if isinstance(data, ShiftConfig):
+        return data
+    if data is None:
+        return ShiftConfig()
+    if not isinstance(data, dict):
+        raise LanlError(f"{where} must be a table")
+    return ShiftConfig(**check_params(ShiftConfig, data, where))
+
+
+def parse_remedies(text: str) -> list[str]:
+    """``--shift auto`` / ``--shift ks_filter,cycle_subset`` / ``--shift none``."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# ---------------------------------------------------------------------------------------------- plan
+@dataclass
+class ShiftPlan:
+    """What one fold trains on: the features kept, the training rows kept (positions into the fold's
+    training rows), their sample weights, the test cycle length and test mean to convert predictions with."""
+
+    remedies: list[str]
+    features: list[str]
+    rows: np.ndarray
+    weights: np.ndarray | None = None
+    cycles: list[int] | None = None
+    test_seconds: float | None = None
+    test_mean: float | None = None
+    notes: list[str] = field(default_factory=list)
+    diagnostics: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        w = self.weights
+        return {
+            "remedies": self.remedies,
+            "features": self.features,
+            "n_rows": int(len(self.rows)),
+            "cycles": self.cycles,
+            "weights": None if w is None else {"min": float(w.min()), "max": float(w.max())},
+            "test_seconds": self.test_seconds,
+            "test_mean": self.test_mean,
+            "notes": self.notes,
+            **self.diagnostics,
+        }
+
+
+def plan(
+    train: pd.DataFrame,
+    cycles: np.ndarray,
+    labels: np.ndarray,
+    test: pd.DataFrame,
+    config: ShiftConfig,
+    *,
+    seed: int = 0,
+) -> ShiftPlan:
+    """The shift plan of one set of training rows (feature frame ``train``, their ``cycles`` and ``labels``)
+    against the unlabelled ``test`` features."""
+    features = [str(c) for c in train.columns]
+    wanted = set(config.remedies) if not config.auto else set()
+    out = ShiftPlan(sorted(wanted) if not config.auto else [], features, np.arange(len(train)))
+    ks = ks_statistics(train, test, features)
+    out.diagnostics["ks"] = ks.head(10).to_dict("records")
+    shifted = ks[(ks["statistic"] > config.ks_statistic) | (ks["pvalue"] < config.ks_pvalue)]
+    if "ks_filter" in wanted or (config.auto and len(shifted)):
+        out.features = _kept(features, ks, shifted)
+        out.notes.append(
+            f"ks_filter: dropped {len(features) - len(out.features)} of {len(features)} features "
+            f"(KS D > {config.ks_statistic}{f' or p < {config.ks_pvalue}' if config.ks_pvalue else ''}: "
+            f"{', '.join(c for c in features if c not in out.features)})"
+        )
+        _take(out, "ks_filter", config.auto)
+    match = choose_cycles(train[out.features], cycles, test[out.features], config, seed=seed)
+    out.diagnostics["cycle_match"] = match
+    gain = 1 - match["score"] / match["all_score"] if match["all_score"] > 0 else 0.0
+    if "cycle_subset" in wanted or (config.auto and gain >= config.min_gain):
+        out.cycles = match["cycles"]
+        out.rows = np.flatnonzero(np.isin(cycles, out.cycles))
+        out.notes.append(
+            f"cycle_subset: trains on cycles {out.cycles} ({len(out.rows)} of {len(train)} rows): mean KS D to "
+            f"test {match['score']:.4f} against {match['all_score']:.4f} on all cycles ({gain:.0%} closer)"
+        )
+        _take(out, "cycle_subset", config.auto)
+    elif config.auto:
+        closer = f"only {gain:.0%} closer" if gain > 0 else "no closer"
+        out.notes.append(f"cycle_subset: not taken (the closest cycles are {closer} to test than all cycles)")
+    auc = None
+    if "weights" in wanted or config.auto:
+        kept = train[out.features].iloc[out.rows]
+        likeness, auc = test_likeness(kept, test[out.features], seed=seed)
+        out.diagnostics["adversarial_auc"] = auc
+        if "weights" in wanted or (auc >= AUTO_WEIGHTS_AUC and out.cycles is None):
+            out.weights = importance_weights(likeness, len(kept), len(test), config.weight_clip)
+            out.notes.append(
+                f"weights: adversarial AUC {auc:.3f}; weights {out.weights.min():.2f}..{out.weights.max():.2f}"
+            )
+            _take(out, "weights", config.auto)
+        elif out.cycles is not None:
+            out.notes.append(f"weights: not taken (adversarial AUC {auc:.3f}; the cycle subset is taken)")
+        else:
+            out.notes.append(f"weights: not taken (adversarial AUC {auc:.3f} < {AUTO_WEIGHTS_AUC})")
+    if "fraction" in wanted:
+        durations = _durations(labels, cycles)
+        chosen = match["cycles"]
+        out.test_seconds = config.test_cycle_seconds or float(np.median([durations[c] for c in chosen]))
+        how = "given" if config.test_cycle_seconds else f"the median duration of the closest cycles {chosen}"
+        out.notes.append(f"fraction: test cycle length {out.test_seconds:.2f} s ({how})")
+    if "mean" in wanted:
+        if not config.test_mean:
+            raise LanlError("[shift] remedy 'mean' needs test_mean (the test mean of time_to_failure) set")
+        out.test_mean = config.test_mean
+        out.notes.append(f"mean: test predictions re-centred to {config.test_mean} s (a user prior)")
+    return out
+
+
+def _take(out: ShiftPlan, remedy: str, auto: bool) -> None:
+    if auto:
+        out.remedies.append(remedy)
+
+
+def _kept(features: list[str], ks: pd.DataFrame, shifted: pd.DataFrame) -> list[str]:
+    drop = set(shifted["feature"])
+    if len(features) - len(drop) < MIN_FEATURES:  # keep the least shifted few
+        drop = set(ks["feature"].iloc[: max(len(features) - MIN_FEATURES, 0)])
+    return [c for c in features if c not in drop]
+
+
+# ------------------------------------------------------------------------------------------ measures
+def ks_statistics(train: pd.DataFrame, test: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """Two-sample KS statistic D and its asymptotic p-value per feature, largest shift first."""
+    n, m = len(train), len(test)
+    rows = []
+    for col in features:
+        d = ks_distance(np.sort(train[col].to_numpy(np.float64)), np.sort(test[col].to_numpy(np.float64)))
+        en = np.sqrt(n * m / (n + m))
+        rows.append((col, d, float(distributions.kstwobign.sf(en * d)) if d > 0 else 1.0))
+    table = pd.DataFrame(rows, columns=["feature", "statistic", "pvalue"])
+    return table.sort_values("statistic", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def ks_distance(a_sorted: np.ndarray, b_sorted: np.ndarray) -> float:
+    """sup |F_a - F_b| of two sorted samples (the two-sample KS statistic)."""
+    grid = np.concatenate([a_sorted, b_sorted])
+    fa = np.searchsorted(a_sorted, grid, side="right") / len(a_sorted)
+    fb = np.searchsorted(b_sorted, grid, side="right") / len(b_sorted)
+    return float(np.abs(fa - fb).max())
+
+
+def choose_cycles(
+    train: pd.DataFrame, cycles: np.ndarray, test: pd.DataFrame, config: ShiftConfig, *, seed: int = 0
+) -> dict[str, Any]:
+    """The subset of training cycles whose pooled rows are closest to test (mean KS D over the features):
+    the best of ``subset_draws`` seeded draws of ``subset_fraction`` of the cycles (1st place's search)."""
+    ids = np.unique(cycles)
+    x = train.to_numpy(np.float64)
+    tests = [np.sort(test[c].to_numpy(np.float64)) for c in test.columns]
+    size = max(2, round(config.subset_fraction * len(ids))) if len(ids) > 2 else len(ids)
+
+    def score(subset) -> float:
+        rows = x[np.isin(cycles, subset)]
+        return float(np.mean([ks_distance(np.sort(rows[:, j]), t) for j, t in enumerate(tests)]))
+
+    rng = np.random.default_rng(seed)
+    draws = {tuple(sorted(rng.choice(ids, size, replace=False).tolist())) for _ in range(config.subset_draws)}
+    scored = sorted((score(list(d)), d) for d in sorted(draws))
+    best_score, best = scored[0]
+    return {
+        "cycles": [int(c) for c in best],
+        "score": best_score,
+        "all_score": score(ids),
+        "draws": len(draws),
+        "of": int(len(ids)),
+    }
+
+
+def test_likeness(
+    train: pd.DataFrame, test: pd.DataFrame, *, seed: int = 0, n_splits: int = 3, n_estimators: int = 100
+) -> tuple[np.ndarray, float]:
+    """Each training row's out-of-fold probability of being a test row (extremely randomised trees telling
+    train from test), and the out-of-fold AUC (0.5: indistinguishable)."""
+    X = np.vstack([train.to_numpy(np.float64), test.to_numpy(np.float64)])
+    y = np.r_[np.zeros(len(train)), np.ones(len(test))]
+    if min(len(train), len(test)) < n_splits:
+        raise LanlError(f"the shift weights need at least {n_splits} training and test rows")
+    oof = np.zeros(len(y))
+    for fit_idx, val_idx in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X, y):
+        model = ExtraTreesClassifier(n_estimators, min_samples_leaf=5, max_features=0.5, random_state=seed)
+        oof[val_idx] = model.fit(X[fit_idx], y[fit_idx]).predict_proba(X[val_idx])[:, 1]
+    return oof[: len(train)], float(roc_auc_score(y, oof))
+
+
+def importance_weights(likeness: np.ndarray, n_train: int, n_test: int, clip: float) -> np.ndarray:
+    """p(test|x)/p(train|x), corrected for the class sizes, clipped to [1/clip, clip], mean 1 (7th place)."""
+    p = np.clip(likeness, 1e-6, 1 - 1e-6)
+    w = np.clip(p / (1 - p) * (n_train / n_test), 1 / clip, clip)
+    return w / w.mean()
+
+
+def _durations(labels: np.ndarray, cycles: np.ndarray) -> dict[int, float]:
+    return cycle_durations(np.asarray(labels, float), np.asarray(cycles))
