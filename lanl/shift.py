@@ -14,12 +14,15 @@ remedies the winners used, each optional and composable (``[shift]`` of a run or
     test_cycle_seconds = 0.0 # fraction: the test cycle length (0: estimated as the median duration of the
                              #   training cycles closest to test, stated in the run)
     test_mean = 0.0          # mean: re-centre the test predictions to this mean (0: off; 5th place: 6.32)
-    min_gain = 0.1           # auto: take the cycle subset when it cuts the mean KS D by at least this share
+    min_gain = 0.1           # auto: take the cycle subset when it cuts the mean KS D by at least this share,
+    shift_pvalue = 0.01      #   and when some kept feature's KS p-value is below this over the feature count
+                             #   (Bonferroni: test differs from all of train beyond sampling noise)
 
 Everything is fitted on the fold's training rows and the (unlabelled) test rows only, never on the held-out
 fold: :func:`plan` is called once per fold by the CV loop. ``auto`` runs the diagnostics and applies what they
-call for: the KS filter when some features shift (D above ``ks_statistic``), the cycle subset when it brings
-the training rows measurably closer to test (it does not wait for a high adversarial AUC: on real data the AUC
+call for: the KS filter when some features shift (D above ``ks_statistic``), the cycle subset when the training
+rows differ from test beyond sampling noise (a KS p-value, Bonferroni over the features) and the subset brings
+them measurably closer (it does not wait for a high adversarial AUC: on real data the AUC
 after the filter is near 0.5 while the closest cycles still move the test mean), importance weights when the
 adversarial AUC after the filter is at least ``AUTO_WEIGHTS_AUC`` and no cycle subset was taken (measured on the
 real table, weights on top of the subset made the CV on the closest cycles worse: benchmarks/bench_shift.py).
@@ -44,7 +47,7 @@ from lanl.models.target import cycle_durations
 
 REMEDIES = ("ks_filter", "cycle_subset", "weights", "fraction", "mean")
 AUTO_WEIGHTS_AUC = 0.6
-MIN_FEATURES = 3  # the KS filter never leaves fewer (the least shifted are kept)
+MIN_FEATURES = 1  # the KS filter never leaves fewer (the least shifted are kept)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ShiftConfig:
     test_cycle_seconds: float = 0.0
     test_mean: float = 0.0
     min_gain: float = 0.1
+    shift_pvalue: float = 0.01
 
     def __post_init__(self):
         if isinstance(self.remedies, str):
@@ -80,6 +84,7 @@ class ShiftConfig:
             ("test_cycle_seconds", self.test_cycle_seconds >= 0, "at least 0"),
             ("test_mean", self.test_mean >= 0, "at least 0"),
             ("min_gain", 0 <= self.min_gain < 1, "in [0, 1)"),
+            ("shift_pvalue", 0 < self.shift_pvalue < 1, "in (0, 1)"),
         ]
         for name, ok, valid in checks:
             if not ok:
@@ -168,7 +173,9 @@ def plan(
     match = choose_cycles(train[out.features], cycles, test[out.features], config, seed=seed)
     out.diagnostics["cycle_match"] = match
     gain = 1 - match["score"] / match["all_score"] if match["all_score"] > 0 else 0.0
-    if "cycle_subset" in wanted or (config.auto and gain >= config.min_gain):
+    kept_p = ks.set_index("feature").loc[out.features, "pvalue"]
+    shifted_rows = bool(kept_p.min() < config.shift_pvalue / len(out.features))
+    if "cycle_subset" in wanted or (config.auto and gain >= config.min_gain and shifted_rows):
         out.cycles = match["cycles"]
         out.rows = np.flatnonzero(np.isin(cycles, out.cycles))
         out.notes.append(
@@ -176,6 +183,11 @@ def plan(
             f"test {match['score']:.4f} against {match['all_score']:.4f} on all cycles ({gain:.0%} closer)"
         )
         _take(out, "cycle_subset", config.auto)
+    elif config.auto and not shifted_rows:
+        out.notes.append(
+            f"cycle_subset: not taken (no kept feature differs from test beyond sampling noise: smallest KS "
+            f"p-value {kept_p.min():.3g} >= {config.shift_pvalue} / {len(out.features)} features)"
+        )
     elif config.auto:
         closer = f"only {gain:.0%} closer" if gain > 0 else "no closer"
         out.notes.append(f"cycle_subset: not taken (the closest cycles are {closer} to test than all cycles)")

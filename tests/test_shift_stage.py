@@ -1,0 +1,238 @@
+"""The train -> test shift stage (lanl.shift through lanl.train): each remedy on a small table whose test part
+is built shifted, in-fold fitting, determinism, config errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lanl.train as train_mod
+from lanl.errors import LanlError
+from lanl.models.lgbm import LGBMRegressor
+from lanl.runs import Run
+from lanl.shift import ShiftConfig, importance_weights, ks_distance, parse_remedies, plan, shift_config
+from lanl.train import config_from_dict, train_table
+
+DURATIONS = [6, 8, 10, 12, 14, 16] * 2
+LGBM = {"n_estimators": 150, "learning_rate": 0.05, "num_leaves": 7, "early_stopping_rounds": 30}
+
+
+def shifted_tables(seed: int = 0, test_duration: float = 16.0, offset: float = 0.0, n_test: int = 400):
+    """Cycles of several durations. ``phase`` tells the fraction of the cycle elapsed (as the real signal
+    does); ``spread`` has a cycle-length-dependent spread (a regime marker: the KS distance finds it, a row
+    hardly tells it); ``level`` tells the phase too but is offset by ``offset`` in test (a shifted feature).
+    The test rows come from cycles of ``test_duration`` seconds."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c, d in enumerate(DURATIONS):
+        n = 8 * d
+        frac = (np.arange(n) + 0.5) / n
+        rows.append(_rows(rng, frac, d, 0.0).assign(cycle=c, label=(1 - frac) * d))
+    train = pd.concat(rows, ignore_index=True)
+    train.insert(0, "seg_id", [f"w{i}" for i in range(len(train))])
+    train.insert(1, "start", np.arange(len(train)) * 150_000)
+    test = _rows(rng, rng.uniform(0, 1, n_test), test_duration, offset)
+    test.insert(0, "seg_id", [f"seg_{i:06x}" for i in range(n_test)])
+    return train[["seg_id", "start", "cycle", "label", "phase", "spread", "level"]], test
+
+
+def _rows(rng, frac, duration, offset) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "phase": frac + rng.normal(0, 0.05, len(frac)),
+            "spread": rng.normal(0, (duration / 8) ** 2, len(frac)),
+            "level": 2 * frac + rng.normal(0, 0.1, len(frac)) + offset,
+        }
+    )
+
+
+def run(tables, tmp_path, remedies, name, **shift):
+    train, test = tables
+    config = config_from_dict(
+        {"model": "lgbm", "name": name, "params": LGBM, "shift": {"remedies": remedies, **shift}}
+    )
+    return Run.open(train_table(train, config, test=test, runs_dir=tmp_path / "runs"))
+
+
+def mean_of(r: Run) -> float:
+    return float(r.test_pred["mean"].mean())
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return shifted_tables()
+
+
+def test_cycle_subset_trains_on_the_cycles_like_test_and_raises_the_test_mean(tables, tmp_path):
+    none = run(tables, tmp_path, [], "none")
+    sub = run(tables, tmp_path, ["cycle_subset"], "sub")
+    chosen = sub.metrics["shift"]["cycles"]
+    durations = np.array(DURATIONS)
+    assert durations[chosen].mean() > durations.mean() + 1  # the long cycles look like test
+    assert mean_of(sub) > mean_of(none) + 0.25  # test (16 s cycles, mean ttf 8 s) predicted higher
+    assert abs(mean_of(sub) - 8.0) < abs(mean_of(none) - 8.0)
+    assert "cv_mae_matched" in sub.metrics and sub.metrics["matched_cycles"] == chosen
+    assert "shift" not in none.metrics and "cv_mae_matched" not in none.metrics
+    # every fold chose among its own training cycles only
+    folds = sub.folds
+    for k, fold_plan in enumerate(sub.metrics["shift"]["folds"]):
+        held = set(folds.cycles[folds.fold == k].tolist())
+        assert not held & set(fold_plan["cycles"])
+
+
+def test_ks_filter_drops_the_shifted_feature_and_undoes_its_bias(tmp_path):
+    tables = shifted_tables(test_duration=11.0, offset=1.0)
+    none = run(tables, tmp_path, [], "none")
+    ks = run(tables, tmp_path, ["ks_filter"], "ks")
+    for fold_plan in ks.metrics["shift"]["folds"]:
+        assert fold_plan["features"] == ["phase", "spread"]
+    assert mean_of(ks) > mean_of(none) + 1.0  # "level" +1 in test reads as a later phase: too early
+    assert abs(mean_of(ks) - 5.5) < 0.8
+
+
+def test_weights_lean_towards_the_rows_like_test_and_reach_the_model(tables, tmp_path, monkeypatch):
+    train, test = tables
+    features = ["phase", "spread", "level"]
+    cycles, labels = train["cycle"].to_numpy(), train["label"].to_numpy()
+    p = plan(train[features], cycles, labels, test[features], ShiftConfig(remedies=["weights"]))
+    durations = np.array(DURATIONS)[cycles]
+    assert p.weights.mean() == pytest.approx(1.0)
+    assert p.weights[durations == 16].mean() > 1.2 * p.weights[durations == 6].mean()  # 16 s cycles like test
+    assert np.corrcoef(p.weights, durations)[0, 1] > 0.3
+    assert p.diagnostics["adversarial_auc"] > 0.6
+    seen = []
+    fit = LGBMRegressor.fit
+
+    def spy(self, X, y, eval_set=None, callbacks=(), sample_weight=None):
+        seen.append(None if sample_weight is None else len(sample_weight) == len(X))
+        return fit(self, X, y, eval_set=eval_set, callbacks=callbacks, sample_weight=sample_weight)
+
+    monkeypatch.setattr(LGBMRegressor, "fit", spy)
+    run(tables, tmp_path, ["weights"], "w")
+    assert seen and all(s is True for s in seen)
+    seen.clear()
+    run(tables, tmp_path, [], "none")
+    assert seen == [None] * len(seen) and seen
+
+
+def test_fraction_converts_back_with_the_test_cycle_length(tables, tmp_path):
+    given = run(tables, tmp_path, ["fraction"], "f16", test_cycle_seconds=16.0)
+    short = run(tables, tmp_path, ["fraction"], "f8", test_cycle_seconds=8.0)
+    assert mean_of(given) == pytest.approx(2 * mean_of(short), rel=0.02)
+    assert abs(mean_of(given) - 8.0) < 1.0
+    estimated = run(tables, tmp_path, ["fraction"], "fe")
+    note = next(n for n in estimated.metrics["shift"]["notes"] if n.startswith("fraction"))
+    assert "closest cycles" in note and estimated.metrics["shift"]["test_seconds"] > 11  # median of all: 11
+
+
+def test_mean_recentres_only_the_test_predictions(tables, tmp_path):
+    none = run(tables, tmp_path, [], "none")
+    mean = run(tables, tmp_path, ["mean"], "m", test_mean=6.32)
+    assert mean_of(mean) == pytest.approx(6.32, abs=0.05)
+    pd.testing.assert_frame_equal(mean.oof, none.oof)
+    with pytest.raises(LanlError, match="test_mean"):
+        run(tables, tmp_path, ["mean"], "m0")
+
+
+def test_auto_takes_the_cycle_subset_even_when_the_auc_is_low(tables, tmp_path):
+    auto = run(tables, tmp_path, ["auto"], "auto")
+    shift = auto.metrics["shift"]
+    assert "cycle_subset" in shift["remedies"] and "weights" not in shift["remedies"]
+    assert any(n.startswith("cycle_subset: trains on") for n in shift["notes"])
+    assert {"auc_before", "auc_after_features", "auc_after_cycles"} <= set(shift)
+    again = run(tables, tmp_path, ["auto"], "auto2")  # same seed, same choice, same predictions
+    assert again.metrics["shift"]["cycles"] == shift["cycles"]
+    pd.testing.assert_frame_equal(again.test_pred, auto.test_pred)
+
+
+def test_auto_takes_nothing_when_test_is_like_train(tmp_path):
+    rng = np.random.default_rng(3)
+    train, _ = shifted_tables(seed=1)
+    test = train.drop(columns=["start", "cycle", "label"]).sample(300, random_state=1).reset_index(drop=True)
+    test["seg_id"] = [f"seg_{i:06x}" for i in range(len(test))]
+    test[["phase", "spread", "level"]] += rng.normal(0, 1e-3, (len(test), 3))
+    p = plan(
+        train[["phase", "spread", "level"]],
+        train["cycle"].to_numpy(),
+        train["label"].to_numpy(),
+        test[["phase", "spread", "level"]],
+        ShiftConfig(remedies=["auto"]),
+    )
+    assert p.remedies == [] and p.cycles is None and p.weights is None
+
+
+def test_in_fold_plans_see_no_held_out_row(tables, tmp_path, monkeypatch):
+    seen = []
+
+    def spy(train, cycles, labels, test, config, *, seed=0):
+        seen.append((seed, set(cycles.tolist()), len(labels)))
+        return real(train, cycles, labels, test, config, seed=seed)
+
+    real = train_mod.plan_shift
+    monkeypatch.setattr(train_mod, "plan_shift", spy)
+    r = run(tables, tmp_path, ["ks_filter", "weights"], "spy")
+    folds = r.folds
+    for k in range(folds.n_folds):
+        fold_seen = [s for s in seen[: folds.n_folds] if s[0] == k]
+        held = set(folds.cycles[folds.fold == k].tolist())
+        assert fold_seen and not held & fold_seen[0][1]
+        assert fold_seen[0][2] == int((folds.fold != k).sum())
+
+
+def test_shift_needs_a_feature_table_with_test_rows(tables, tmp_path):
+    train, _ = tables
+    config = config_from_dict({"model": "lgbm", "params": LGBM, "shift": {"remedies": ["ks_filter"]}})
+    with pytest.raises(LanlError, match="need feature tables with test rows"):
+        train_table(train, config, runs_dir=tmp_path)
+    auto = config_from_dict({"model": "lgbm", "params": LGBM, "name": "a", "shift": {"remedies": ["auto"]}})
+    assert "shift" not in Run.open(train_table(train, auto, runs_dir=tmp_path)).metrics  # auto: nothing to do
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ({"remedies": ["magic"]}, "unknown 'magic'"),
+        ({"remedies": ["auto", "weights"]}, "give it alone"),
+        ({"ks_statistic": 0}, "ks_statistic must be in"),
+        ({"subset_fraction": 1.5}, "subset_fraction must be in"),
+        ({"weight_clip": 0.5}, "weight_clip must be at least 1"),
+        ({"colour": 1}, "unknown key"),
+        ({"subset_draws": "many"}, "must be an integer"),
+    ],
+)
+def test_bad_shift_config_is_named(table, message):
+    with pytest.raises(LanlError, match=message):
+        shift_config(table)
+
+
+def test_parse_remedies_and_helpers():
+    assert parse_remedies("ks_filter, cycle_subset") == ["ks_filter", "cycle_subset"]
+    assert parse_remedies("auto") == ["auto"]
+    assert not ShiftConfig(remedies=["none"]).active and ShiftConfig(remedies="auto").auto
+    a, b = (
+        np.sort(np.random.default_rng(0).normal(size=300)),
+        np.sort(np.random.default_rng(1).normal(size=200)),
+    )
+    from scipy.stats import ks_2samp
+
+    assert ks_distance(a, b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)
+    w = importance_weights(np.array([0.01, 0.5, 0.99, 0.5]), 4, 4, 10.0)
+    assert w.mean() == pytest.approx(1.0) and w.max() / w.min() == pytest.approx(100.0)
+
+
+def test_a_run_without_shift_keeps_its_name(tables, tmp_path):
+    """Runs with no shift stage hash as before it existed (their names, and so their folders, are stable)."""
+    train, test = tables
+    config = config_from_dict({"model": "lgbm", "params": LGBM})
+    off = train_mod.resolve(config)[0].name
+    on = train_mod.resolve(
+        config_from_dict({"model": "lgbm", "params": LGBM, "shift": {"remedies": ["auto"]}})
+    )
+    assert (
+        off != on[0].name
+        and off
+        == train_mod.resolve(config_from_dict({"model": "lgbm", "params": LGBM, "shift": {"remedies": []}}))[
+            0
+        ].name
+    )
