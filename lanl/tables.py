@@ -158,6 +158,11 @@ def _label_column(frame: pd.DataFrame, given: str | None, path: Path) -> str:
     )
 
 
+def _cell(value):
+    """A table cell as a plain Python value (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _some(columns, n: int = 8) -> str:
     columns = list(columns)
     return ", ".join(columns[:n]) + (f", ... ({len(columns)} in all)" if len(columns) > n else "")
@@ -172,7 +177,7 @@ def _check_features(frame: pd.DataFrame, features: list[str], path: Path) -> Non
         if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
             bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 1 if bad.any() else 1
-            raise DataError(path, f"column {col!r} is not numeric (row {row}: {values.iloc[row - 1]!r})")
+            raise DataError(path, f"column {col!r} is not numeric (row {row}: {_cell(values.iloc[row - 1])!r})")
         x = values.to_numpy(np.float64)
         if np.isnan(x).all():
             raise DataError(path, f"column {col!r} holds no values (all NaN)")
@@ -193,7 +198,7 @@ def _check_labels(frame: pd.DataFrame, path: Path) -> None:
         row = int(np.flatnonzero(bad)[0])
         raise DataError(
             path,
-            f"row {row + 1}: the label is {frame['label'].iloc[row]!r} (not a finite number; "
+            f"row {row + 1}: the label is {_cell(frame['label'].iloc[row])!r} (not a finite number; "
             f"{int(bad.sum())} such rows)",
         )
     if (y < 0).any():
@@ -241,13 +246,13 @@ def _with_cycles(frame, path, quakes, keep_straddling, window):
         cycle = pd.to_numeric(frame["cycle"], errors="coerce")
         if cycle.isna().any() or (cycle != cycle.round()).any():
             row = int(np.flatnonzero((cycle.isna() | (cycle != cycle.round())).to_numpy())[0])
-            raise DataError(path, f"row {row + 1}: cycle {frame['cycle'].iloc[row]!r} is not an integer")
+            raise DataError(path, f"row {row + 1}: cycle {_cell(frame['cycle'].iloc[row])!r} is not an integer")
         return frame.assign(cycle=cycle.astype(np.int64)), "cycle column", 0
     if "start" in frame.columns:
         start = pd.to_numeric(frame["start"], errors="coerce")
         if start.isna().any() or (start < 0).any():
             row = int(np.flatnonzero((start.isna() | (start < 0)).to_numpy())[0])
-            raise DataError(path, f"row {row + 1}: start {frame['start'].iloc[row]!r} is not a row number")
+            raise DataError(path, f"row {row + 1}: start {_cell(frame['start'].iloc[row])!r} is not a row number")
         first = np.searchsorted(quakes, start.to_numpy(np.int64), side="right")
         last = np.searchsorted(quakes, start.to_numpy(np.int64) + window - 1, side="right")
         how = (

@@ -34,19 +34,35 @@ def submit(run, data, cache_dir, name, out_dir, kaggle_message):
 
     The predictions are aligned to sample_submission order, checked (exact seg_id set and order, finite) and
     clipped to the training range of time_to_failure. The ledger (submissions/ledger.csv) records time, runs,
-    CV MAE, config hash, code version and the file's sha256.
+    CV MAE, config hash, code version and the file's sha256. A run trained on feature tables (--table) reads
+    them again from where the run recorded them (checked by content against the run's fingerprint).
     """
     from lanl.ingest import require_cache
     from lanl.runs import Run
     from lanl.submit import submit as run_submit
+    from lanl.submit import submit_tables
+    from lanl.tables import load_tables
 
-    if data is None and cache_dir is None:
-        cache_dir = Run.open(run).config.get("cache_dir")
-        if cache_dir is None:
-            raise click.UsageError("give --data DATA (or --cache DIR): the run does not record its cache")
-    sub = run_submit(
-        run, require_cache(data, cache_dir), name=name, out_dir=out_dir, kaggle_message=kaggle_message
-    )
+    recorded = Run.open(run).config
+    if data is None and cache_dir is None and recorded.get("tables"):  # trained on feature tables
+        t = recorded["tables"]
+        tables = load_tables(
+            t["train"],
+            t["test"],
+            label_column=t["label_column"],
+            sample_submission=t["sample_submission"],
+            quakes=t["quakes"],
+            keep_straddling=t["keep_straddling"],
+        )
+        sub = submit_tables(run, tables, name=name, out_dir=out_dir, kaggle_message=kaggle_message)
+    else:
+        if data is None and cache_dir is None:
+            cache_dir = recorded.get("cache_dir")
+            if cache_dir is None:
+                raise click.UsageError("give --data DATA (or --cache DIR): the run does not record its cache")
+        sub = run_submit(
+            run, require_cache(data, cache_dir), name=name, out_dir=out_dir, kaggle_message=kaggle_message
+        )
     row = sub.ledger_row
     click.echo(
         f"wrote {sub.path} ({row['rows']} rows, {sub.clipped} clipped, CV MAE {row['cv_mae']}); "
