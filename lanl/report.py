@@ -102,10 +102,59 @@ def summary_table(runs: list[Run]) -> pd.DataFrame:
                 "baseline MAE": m["baseline_mae"],
                 "gain %": 100 * (1 - m["cv_mae"] / m["baseline_mae"]),
                 "fold MAE sd": float(np.std([f["mae"] for f in m["folds"]])),
+                **({"CV MAE, cycles like test": m["cv_mae_matched"]} if "cv_mae_matched" in m else {}),
+                **(
+                    {"test mean": m["distribution"]["test"]["mean"]}
+                    if "test" in m.get("distribution", {})
+                    else {}
+                ),
                 "seconds": m["seconds"],
             }
         )
     return pd.DataFrame(rows)
+
+
+def distribution_table(runs: list[Run]) -> pd.DataFrame:
+    """Mean and quantiles of the labels, OOF and test predictions of each run (the shift shows here)."""
+    rows = [
+        {"run": r.name, "of": part, **values}
+        for r in runs
+        for part, values in r.metrics.get("distribution", {}).items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def shift_table(runs: list[Run]) -> pd.DataFrame:
+    """What each run's shift stage chose (on all training rows) and the adversarial AUC before and after."""
+    rows = []
+    for r in runs:
+        sh = r.metrics.get("shift")
+        if not sh:
+            continue
+        n_all = r.metrics["n_segments"]
+        rows.append(
+            {
+                "run": r.name,
+                "remedies": ", ".join(sh["remedies"]) or "none",
+                "features kept": len(sh["features"]),
+                "cycles": "all" if sh.get("cycles") is None else ", ".join(map(str, sh["cycles"])),
+                "rows": f"{sh['n_rows']} of {n_all}",
+                "AUC before": sh.get("auc_before"),
+                "AUC after filter": sh.get("auc_after_features"),
+                "AUC after cycles": sh.get("auc_after_cycles", float("nan")),
+                "test seconds": sh.get("test_seconds") or float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def shifted_features_table(runs: list[Run]) -> pd.DataFrame:
+    """The features that shift most between train and test (KS D, p) for the first run with a shift stage."""
+    for r in runs:
+        sh = r.metrics.get("shift")
+        if sh and sh.get("ks"):
+            return pd.DataFrame(sh["ks"]).rename(columns={"statistic": "KS D", "pvalue": "p"})
+    return pd.DataFrame()
 
 
 def per_fold_table(runs: list[Run]) -> pd.DataFrame:
@@ -126,12 +175,21 @@ def per_fold_table(runs: list[Run]) -> pd.DataFrame:
 
 
 def per_cycle_table(runs: list[Run]) -> pd.DataFrame:
+    """MAE per cycle of each run, next to the cycle's length in seconds (its largest label: on the real data,
+    the 16 real cycle lengths) and the baseline."""
     frames = [pd.DataFrame(r.metrics["cycles"]).assign(run=r.name) for r in runs]
     table = pd.concat(frames).pivot_table(index="cycle", columns="run", values="mae", sort=False)
     base = pd.DataFrame(runs[0].metrics["cycles"]).set_index("cycle")
     table.insert(0, "n", base["n"])
-    table.insert(1, "baseline", base["baseline_mae"])
-    return table[["n", "baseline", *[r.name for r in runs]]].reset_index()
+    table.insert(1, "length s", cycle_lengths(runs[0]).reindex(table.index))
+    table.insert(2, "baseline", base["baseline_mae"])
+    return table[["n", "length s", "baseline", *[r.name for r in runs]]].reset_index()
+
+
+def cycle_lengths(run: Run) -> pd.Series:
+    """Each cycle's length in seconds as its windows show it: the largest label (the first and last cycles
+    of train.csv are partial)."""
+    return run.oof.groupby("cycle")["label"].max()
 
 
 def report_warnings(runs: list[Run]) -> list[str]:
@@ -195,6 +253,11 @@ def draw_figures(runs: list[Run], studies: list | None = None) -> dict[str, tupl
             "test_vs_oof",
             "Distribution of test predictions (fold mean) vs OOF predictions and labels",
             plot_test_vs_oof,
+        ),
+        (
+            "mae_vs_cycle_length",
+            "MAE of each held-out cycle against its length in seconds",
+            plot_mae_vs_length,
         ),
     ]
     figures = {}
@@ -378,6 +441,27 @@ def plot_test_vs_oof(runs: list[Run]):
     return fig
 
 
+def plot_mae_vs_length(runs: list[Run]):
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for i, r in enumerate(runs):
+        cycles = pd.DataFrame(r.metrics["cycles"]).set_index("cycle")
+        lengths = cycle_lengths(r).reindex(cycles.index)
+        ax.scatter(lengths, cycles["mae"], s=18, color=f"C{i}", label=r.name)
+        if i == 0:
+            ax.scatter(
+                lengths, cycles["baseline_mae"], s=12, marker="x", color=BASELINE_COLOR, label="baseline"
+            )
+    matched = runs[0].metrics.get("matched_cycles") or []
+    for c in matched:
+        ax.axvline(cycle_lengths(runs[0]).get(c, np.nan), color="C2", alpha=0.15, lw=4)
+    ax.set_xlabel("cycle length (s)" + ("; shaded: the cycles closest to test" if matched else ""))
+    ax.set_ylabel("MAE (s)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(studies: list):
     fig, axes = plt.subplots(1, len(studies), figsize=(5.5 * len(studies), 3.4), squeeze=False)
     for ax, st in zip(axes[0], studies, strict=True):
@@ -453,6 +537,7 @@ def render_html(runs, summary, warnings, figures, studies=()) -> str:
     ]
     if studies:
         parts += ["<h2>Tuning studies</h2>", _fmt(tuning_table(studies)).to_html(index=False)]
+    parts += _shift_html(runs)
     for name, (caption, png) in figures.items():
         data = base64.b64encode(png).decode()
         parts.append(
@@ -469,6 +554,26 @@ def render_html(runs, summary, warnings, figures, studies=()) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _shift_html(runs: list[Run]) -> list[str]:
+    """The train -> test shift: what each run chose and why, the most shifted features, the distributions."""
+    parts = ["<h2>Train &rarr; test shift</h2>"]
+    chosen = shift_table(runs)
+    if len(chosen):
+        parts.append(_fmt(chosen).to_html(index=False))
+        for r in runs:
+            notes = r.metrics.get("shift", {}).get("notes", [])
+            if notes:
+                items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+                parts.append(f"<p><b>{html.escape(r.name)}</b>:</p><ul>{items}</ul>")
+        parts += ["<h3>Most shifted features</h3>", _fmt(shifted_features_table(runs)).to_html(index=False)]
+    else:
+        parts.append("<p>No shift stage in these runs (config [shift] remedies, or --shift).</p>")
+    dist = distribution_table(runs)
+    if len(dist):
+        parts += ["<h3>Labels, OOF and test predictions</h3>", _fmt(dist).to_html(index=False)]
+    return parts
 
 
 def _run_details(runs: list[Run]) -> str:
@@ -494,6 +599,14 @@ def render_markdown(runs, summary, warnings, figures, studies=()) -> str:
     lines += ["## Summary", "", markdown_table(summary), ""]
     if studies:
         lines += ["## Tuning studies", "", markdown_table(tuning_table(studies)), ""]
+    chosen, dist = shift_table(runs), distribution_table(runs)
+    if len(chosen):
+        lines += ["## Train -> test shift", "", markdown_table(chosen), ""]
+        lines += [f"- {r.name}: {n}" for r in runs for n in r.metrics.get("shift", {}).get("notes", [])] + [
+            ""
+        ]
+    if len(dist):
+        lines += ["## Labels, OOF and test predictions", "", markdown_table(dist), ""]
     lines += ["## Per fold", "", markdown_table(per_fold_table(runs)), ""]
     lines += ["## Per cycle (MAE)", "", markdown_table(per_cycle_table(runs)), ""]
     lines += ["## Figures", ""] + [
