@@ -94,6 +94,7 @@ def test_single_run_report(runs):
         "importance",
         "learning_curves",
         "test_vs_oof",
+        "mae_vs_cycle_length",
     }
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000 for png in pngs.values())
     m = grouped.metrics
@@ -116,7 +117,7 @@ def test_runs_side_by_side_with_warnings(runs, tmp_path):
     assert "scored on different folds" in page
     best = min(runs, key=lambda r: Run.open(r).metrics["cv_mae"])
     assert f"Best CV MAE: <b>{best.name}</b>" in page
-    assert len(images(page)) == 7
+    assert len(images(page)) == 8
     assert "> **Warning:** lgbm-kfold: shuffled KFold" in files.markdown.read_text()
 
 
