@@ -34,9 +34,9 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import bundle, data, features, models, predict, submit, synth, tune
+    from lanl.commands import bundle, data, features, models, predict, shift, submit, synth, tune
 
-    for module in (synth, data, features, models, tune, predict, submit, bundle):
+    for module in (synth, data, features, models, shift, tune, predict, submit, bundle):
         for cmd in module.COMMANDS:
             main.add_command(cmd)
 

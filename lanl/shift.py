@@ -220,6 +220,28 @@ def plan(
     return out
 
 
+def diagnose(
+    train: pd.DataFrame,
+    cycles: np.ndarray,
+    labels: np.ndarray,
+    test: pd.DataFrame,
+    config: ShiftConfig,
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The plan of all training rows (``config``'s remedies) with the adversarial AUC train vs test before
+    any remedy, after the feature filter and after the cycle subset: what ``lanl shift`` prints and the
+    report shows."""
+    p = plan(train, cycles, labels, test, config, seed=seed)
+    doc = p.to_json()
+    doc["auc_before"] = test_likeness(train, test, seed=seed)[1]
+    doc["auc_after_features"] = test_likeness(train[p.features], test[p.features], seed=seed)[1]
+    if p.cycles is not None:
+        kept = train[p.features].iloc[p.rows]
+        doc["auc_after_cycles"] = test_likeness(kept, test[p.features], seed=seed)[1]
+    return doc
+
+
 def _take(out: ShiftPlan, remedy: str, auto: bool) -> None:
     if auto:
         out.remedies.append(remedy)

@@ -52,7 +52,7 @@ from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.progress import progress
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version
-from lanl.shift import ShiftConfig, ShiftPlan, shift_config, test_likeness
+from lanl.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
 from lanl.shift import plan as plan_shift
 
 KEYS = ["seg_id", "start", "cycle", "label"]
@@ -329,18 +329,8 @@ def _usable_shift(shift: ShiftConfig | None, X, X_test) -> ShiftConfig | None:
 
 
 def _overall_shift(X, labels, cycles, X_test, shift: ShiftConfig | None) -> dict | None:
-    """The shift plan of all training rows (what the report shows: the chosen cycles, the shifted features,
-    the adversarial AUC before and after the remedies)."""
-    if shift is None:
-        return None
-    plan = plan_shift(X, cycles, labels, X_test, shift, seed=0)
-    doc = plan.to_json()
-    doc["auc_before"] = test_likeness(X, X_test)[1]
-    doc["auc_after_features"] = test_likeness(X[plan.features], X_test[plan.features])[1]
-    if plan.cycles is not None:
-        kept = X[plan.features].iloc[plan.rows]
-        doc["auc_after_cycles"] = test_likeness(kept, X_test[plan.features])[1]
-    return doc
+    """The shift plan of all training rows with its diagnostics (what the report shows)."""
+    return None if shift is None else diagnose(X, cycles, labels, X_test, shift)
 
 
 def _best(model) -> int:

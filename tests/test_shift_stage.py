@@ -236,3 +236,43 @@ def test_a_run_without_shift_keeps_its_name(tables, tmp_path):
             0
         ].name
     )
+
+
+def test_lanl_shift_on_tables_and_on_data(tables, tmp_path):
+    from click.testing import CliRunner
+
+    from lanl import synth
+    from lanl.cli import main
+
+    train, test = tables
+    train.drop(columns=["seg_id", "start"]).to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    runner = CliRunner()
+    args = ["shift", "--table", str(tmp_path / "train.csv"), "--test-table", str(tmp_path / "test.csv")]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "adversarial AUC:" in res.output and "closest cycles: [" in res.output
+    assert "remedies chosen: cycle_subset" in res.output
+    res = runner.invoke(main, [*args, "--json", "--remedies", "ks_filter"])
+    doc = __import__("json").loads(res.output)
+    assert doc["remedies"] == ["ks_filter"] and doc["auc_before"] > 0.5 and len(doc["ks"]) == 3
+    res = runner.invoke(main, ["shift", "--table", str(tmp_path / "train.csv")])
+    assert res.exit_code == 2 and "give --test-table too" in res.output
+    data = tmp_path / "data"
+    synth.generate(data, seed=1, rows=3_600_000, cycles=5, test_segments=8)
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        res = runner.invoke(main, ["shift", str(data), "--features", "winners"])
+        assert res.exit_code == 0, res.output
+        assert "test 8 segments" in res.output and "remedies chosen:" in res.output
+
+
+def test_report_explains_the_shift_choice(tables, tmp_path):
+    from lanl.report import build_report
+
+    auto = run(tables, tmp_path, ["auto"], "auto")
+    none = run(tables, tmp_path, [], "none")
+    files = build_report([auto.root, none.root], tmp_path / "rep")
+    page, md = files.html.read_text(), files.markdown.read_text()
+    assert "Train &rarr; test shift" in page and "cycle_subset: trains on cycles" in page
+    assert "Most shifted features" in page and "| auto | cycle_subset |" in md
+    assert "CV MAE, cycles like test" in md and "| none | test |" in md
