@@ -489,9 +489,7 @@ def train_table(
     """Cross-validate a feature-table model on a ready feature table (seg_id, start, cycle, label, features)
     and, optionally, its test table (seg_id and the same features); writes ``runs_dir/<name>/``. ``info``
     (provenance: where the tables came from, their fingerprint) is recorded in the run's config."""
-    fingerprint = (info or {}).get("data_fingerprint", "")
-    label = f"table-{fingerprint.removeprefix('table:')[:8]}" if fingerprint else "table"
-    config, model = resolve(dataclasses.replace(config, features=config.features or label))
+    config, model = resolve(dataclasses.replace(config, features=config.features or table_label(info)))
     if model.input != "features":
         raise LanlError(
             f"feature tables feed feature-table models; model {config.model!r} reads {model.input}"
@@ -505,6 +503,12 @@ def train_table(
         features[[c for c in KEYS if c in features.columns]], features[columns], test_ids, X_test, info
     )
     return run_cv(config, model, inputs, runs_dir)
+
+
+def table_label(info: dict | None) -> str:
+    """What a run on a feature table calls its features: ``table-<first digits of the tables' fingerprint>``."""
+    fingerprint = (info or {}).get("data_fingerprint", "")
+    return f"table-{fingerprint.removeprefix('table:')[:8]}" if fingerprint else "table"
 
 
 def train_tables(tables, config: RunConfig, *, runs_dir: str | Path = DEFAULT_RUNS) -> Path:

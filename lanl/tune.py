@@ -52,7 +52,7 @@ from lanl.fsutil import write_json_atomic, write_text_atomic
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR
-from lanl.train import KEYS, RunConfig, check_table, config_hash, fit_fold, resolve
+from lanl.train import KEYS, RunConfig, check_table, config_hash, fit_fold, resolve, table_label
 
 STUDIES_SUBDIR = "_studies"  # inside the runs folder: study.db and one folder per study
 DEFAULT_DB = "study.db"
@@ -202,13 +202,22 @@ def load_data(
     return TuneData(inputs, folds)
 
 
-def table_data(features: pd.DataFrame, config: RunConfig, *, runs_dir: str | Path = DEFAULT_RUNS) -> TuneData:
-    """The inputs of a ready feature table (seg_id, start, cycle, label, feature columns)."""
+def table_data(
+    features: pd.DataFrame,
+    config: RunConfig,
+    *,
+    runs_dir: str | Path = DEFAULT_RUNS,
+    info: dict | None = None,
+) -> TuneData:
+    """The inputs of a ready feature table (seg_id, start, cycle, label, feature columns); ``info``: its
+    provenance (lanl.tables: the fingerprint ties a study to the table)."""
     check_table(features)
     columns = [c for c in features.columns if c not in KEYS]
     table = features[[c for c in KEYS if c in features.columns]]
     folds, _ = ensure_folds(table, config.folds, Path(runs_dir) / FOLDS_SUBDIR)
-    return TuneData(Inputs(table, features[columns], info={"n_features": len(columns)}), folds)
+    return TuneData(
+        Inputs(table, features[columns], info={"n_features": len(columns), **(info or {})}), folds
+    )
 
 
 # ------------------------------------------------------------------------------------------ the objective
@@ -513,10 +522,14 @@ def tune(
     )
 
 
-def tune_table(features: pd.DataFrame, config: RunConfig | None = None, **kwargs) -> TuneResult:
+def tune_table(
+    features: pd.DataFrame, config: RunConfig | None = None, *, info: dict | None = None, **kwargs
+) -> TuneResult:
     """Tune a feature-table model on a ready feature table; keyword arguments as :func:`run_study`."""
     config = config or RunConfig()
-    load = functools.partial(table_data, features, config, runs_dir=kwargs.get("runs_dir", DEFAULT_RUNS))
+    config = dataclasses.replace(config, features=config.features or table_label(info))
+    runs_dir = kwargs.get("runs_dir", DEFAULT_RUNS)
+    load = functools.partial(table_data, features, config, runs_dir=runs_dir, info=info)
     return run_study(load, config, **kwargs)
 
 

@@ -8,43 +8,16 @@ import pandas as pd
 import pytest
 
 import lanl.train as train_mod
+from lanl import synth_tables
 from lanl.errors import LanlError
 from lanl.models.lgbm import LGBMRegressor
 from lanl.runs import Run
 from lanl.shift import ShiftConfig, importance_weights, ks_distance, parse_remedies, plan, shift_config
 from lanl.train import config_from_dict, train_table
 
-DURATIONS = [6, 8, 10, 12, 14, 16] * 2
+DURATIONS = list(synth_tables.DURATIONS)
 LGBM = {"n_estimators": 150, "learning_rate": 0.05, "num_leaves": 7, "early_stopping_rounds": 30}
-
-
-def shifted_tables(seed: int = 0, test_duration: float = 16.0, offset: float = 0.0, n_test: int = 400):
-    """Cycles of several durations. ``phase`` tells the fraction of the cycle elapsed (as the real signal
-    does); ``spread`` has a cycle-length-dependent spread (a regime marker: the KS distance finds it, a row
-    hardly tells it); ``level`` tells the phase too but is offset by ``offset`` in test (a shifted feature).
-    The test rows come from cycles of ``test_duration`` seconds."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for c, d in enumerate(DURATIONS):
-        n = 8 * d
-        frac = (np.arange(n) + 0.5) / n
-        rows.append(_rows(rng, frac, d, 0.0).assign(cycle=c, label=(1 - frac) * d))
-    train = pd.concat(rows, ignore_index=True)
-    train.insert(0, "seg_id", [f"w{i}" for i in range(len(train))])
-    train.insert(1, "start", np.arange(len(train)) * 150_000)
-    test = _rows(rng, rng.uniform(0, 1, n_test), test_duration, offset)
-    test.insert(0, "seg_id", [f"seg_{i:06x}" for i in range(n_test)])
-    return train[["seg_id", "start", "cycle", "label", "phase", "spread", "level"]], test
-
-
-def _rows(rng, frac, duration, offset) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "phase": frac + rng.normal(0, 0.05, len(frac)),
-            "spread": rng.normal(0, (duration / 8) ** 2, len(frac)),
-            "level": 2 * frac + rng.normal(0, 0.1, len(frac)) + offset,
-        }
-    )
+shifted_tables = synth_tables.shifted_tables
 
 
 def run(tables, tmp_path, remedies, name, **shift):

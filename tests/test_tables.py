@@ -266,3 +266,18 @@ def test_real_table_cycles_match_the_published_quake_rows():
         47,
     ]
     assert len(t.features) == 33 and len(t.test) == 2624 and t.test_ids[0] == "seg_00030f"
+
+
+def test_cli_tune_on_a_table_and_train_its_best_config(files, tmp_path):
+    train, _ = files
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        res = runner.invoke(main, ["tune", "--table", str(train), "--trials", "2", "--k", "3"])
+        assert res.exit_code == 0, res.output
+        best = next(Path("runs/_studies").glob("lgbm-table-*/best.toml"))
+        assert f"lanl train --table {train} --config {best}" in res.output
+        res = runner.invoke(main, ["train", "--table", str(train), "--config", str(best), "--name", "tuned"])
+        assert res.exit_code == 0, res.output
+        assert Run.open("runs/tuned").config["feature_set"].startswith("table-")
+        res = runner.invoke(main, ["tune", "--trials", "1"])
+        assert res.exit_code == 2 and "give DATA" in res.output

@@ -6,12 +6,18 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg, features_dir_opt, runs_opt
+from lanl.commands._options import (
+    cache_opt,
+    features_dir_opt,
+    load_table_options,
+    runs_opt,
+    table_opts,
+)
 from lanl.models import MODEL_KINDS
 
 
 @click.command()
-@data_arg
+@click.argument("data", type=click.Path(path_type=Path), required=False)
 @click.option("--model", type=click.Choice(MODEL_KINDS), default=None, help="Model (default lgbm).")
 @click.option("--trials", type=int, default=20, show_default=True, help="Trials to add to the study.")
 @click.option(
@@ -40,6 +46,7 @@ from lanl.models import MODEL_KINDS
 @cache_opt
 @features_dir_opt
 @click.option("--feature-jobs", type=int, default=1, show_default=True, help="Feature extraction processes.")
+@table_opts
 def tune(
     data,
     model,
@@ -57,8 +64,10 @@ def tune(
     cache_dir,
     features_dir,
     feature_jobs,
+    **table_options,
 ):
-    """Tune a model's parameters on DATA with an Optuna study scored by the saved folds' CV MAE.
+    """Tune a model's parameters on DATA (or a feature table, --table) with an Optuna study scored by the
+    saved folds' CV MAE.
 
     The study lives in its storage and resumes where it stopped (a rerun adds --trials more); --jobs N runs N
     worker processes on it, and the same command on another machine with a shared database URL joins it.
@@ -66,31 +75,35 @@ def tune(
     """
     from lanl.train import load_config
     from lanl.tune import tune as run_tune
+    from lanl.tune import tune_table
 
     config = load_config(
         config_file, model=model, features=features, folds_scheme=folds_scheme, folds_k=folds_k
     )
-    result = run_tune(
-        data,
-        config,
-        trials=trials,
-        storage=storage,
-        study=study,
-        jobs=jobs,
-        seed=seed,
-        runs_dir=runs_dir,
-        cache_dir=cache_dir,
-        features_dir=features_dir,
-        feature_jobs=feature_jobs,
-        timeout=timeout,
-        log=click.echo,
-    )
+    tables = load_table_options(**table_options)
+    if tables is not None and data is not None:
+        raise click.UsageError("give DATA or --table, not both")
+    if tables is None and data is None:
+        raise click.UsageError("give DATA (a Kaggle-layout folder) or --table TRAIN")
+    common = {"trials": trials, "storage": storage, "study": study, "jobs": jobs, "seed": seed,
+              "runs_dir": runs_dir, "timeout": timeout, "log": click.echo}  # fmt: skip
+    if tables is not None:
+        result = tune_table(tables.train, config, info=tables.info, **common)
+        data = f"--table {tables.info['tables']['train']}"
+    else:
+        result = _tune_data(run_tune, data, config, common, cache_dir, features_dir, feature_jobs)
     click.echo(
         f"study {result.study}: {result.n_trials} trials ({result.n_complete} complete, {result.n_pruned} "
         f"pruned); best CV MAE {_num(result.best_value)}, default config {_num(result.default_value)}"
     )
     if result.best_config is not None:
         click.echo(f"best config: {result.best_config}\n  lanl train {data} --config {result.best_config}")
+
+
+def _tune_data(run_tune, data, config, common, cache_dir, features_dir, feature_jobs):
+    return run_tune(
+        data, config, cache_dir=cache_dir, features_dir=features_dir, feature_jobs=feature_jobs, **common
+    )
 
 
 def _num(value) -> str:
