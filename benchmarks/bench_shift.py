@@ -46,13 +46,14 @@ REMEDIES = [
 
 def bench(train, test, runs: Path, label: str, test_mean: float) -> list[dict]:
     features = [c for c in train.columns if c not in ("seg_id", "start", "cycle", "label")]
-    closest = diagnose(
+    doc = diagnose(
         train[features],
         train["cycle"].to_numpy(),
         train["label"].to_numpy(),
         test[features],
         ShiftConfig(remedies=["ks_filter", "cycle_subset"]),
-    )["cycles"]
+    )
+    closest = doc["cycles"]
     rows = []
     for remedies in REMEDIES:
         shift = {"remedies": remedies, **({"test_mean": test_mean} if "mean" in remedies else {})}
@@ -77,12 +78,13 @@ def bench(train, test, runs: Path, label: str, test_mean: float) -> list[dict]:
                 "seconds": seconds,
             }
         )
-    print_table(label, rows, closest)
+    print_table(label, rows, closest, doc["auc_before"])
     return rows
 
 
-def print_table(label: str, rows: list[dict], closest: list[int]) -> None:
+def print_table(label: str, rows: list[dict], closest: list[int], auc_before: float) -> None:
     print(f"\n{label}: LightGBM, 5 cycle-grouped folds; 'closest' = OOF MAE on cycles {closest}")
+    print(f"adversarial AUC train vs test before any remedy: {auc_before:.3f}")
     print(
         "| remedies | CV MAE all | CV MAE closest | adv. AUC after | test mean | test q25 / q50 / q75 | s |"
     )
