@@ -214,6 +214,10 @@ def test_bundle_is_reproducible_and_follows_the_config(kaggle, tmp_path):
     assert one.kernel["enable_internet"] is False and one.kernel["competition_sources"] == [COMPETITION]
     assert one.kernel["code_file"] == one.script.name and one.kernel["kernel_type"] == "script"
     assert one.kernel["enable_gpu"] is False and one.kernel["dataset_sources"] == []
+    # the kernel carries the pipeline's shift stage (default auto) in its config, and reads it back
+    doc = bundle.bundle_document(load_pipeline_config(config), None, payload)
+    assert doc["config"]["shift"] == {"remedies": ["auto"]}
+    assert bundle.config_from_document(doc["config"], tmp_path).shift == {"remedies": ["auto"]}
 
 
 def test_gpu_flag_and_required_packages():
