@@ -52,6 +52,14 @@ class PipelineConfig:
     shift: dict[str, Any] = field(default_factory=lambda: dict(AUTO_SHIFT))
 
 
+def with_remedies(config: PipelineConfig, remedies: list[str]) -> PipelineConfig:
+    """The config with these shift remedies for every model (``lanl run --shift``): the pipeline's [shift]
+    and each [run.<model>.shift] alike."""
+    run = {m: {**t, "shift": {**t.get("shift", {}), "remedies": remedies}} if "shift" in t else t
+           for m, t in config.run.items()}  # fmt: skip
+    return dataclasses.replace(config, shift={**config.shift, "remedies": remedies}, run=run)
+
+
 @dataclass
 class PipelineResult:
     data: Path | None
@@ -84,6 +92,8 @@ def load_pipeline_config(path: str | Path | None, default_models=None) -> Pipeli
         data["folds"] = FoldSpec(**data["folds"])
     shift_config(data.get("shift", AUTO_SHIFT), f"{path} [shift]")  # checked here, applied per run
     config = PipelineConfig(**{**models, **data})
+    if len(set(config.models)) != len(config.models):
+        raise LanlError(f"{path}: models lists a model twice ({config.models}); each runs once")
     bad = [m for m in [*config.models, *config.run] if m not in MODEL_KINDS]
     if bad or not config.models:
         raise LanlError(
@@ -96,7 +106,8 @@ def run_config(config: PipelineConfig, model: str):
     """The lanl.train RunConfig of one level-1 model: its [run.<model>] table on the pipeline's folds and seed."""
     from lanl.train import config_from_dict
 
-    table = {"model": model, "seed": config.seed, "shift": config.shift, **config.run.get(model, {})}
+    own = config.run.get(model, {})
+    table = {"model": model, "seed": config.seed, **own, "shift": {**config.shift, **own.get("shift", {})}}
     table["folds"] = dataclasses.asdict(config.folds)
     table.setdefault("name", f"{config.submission}-{model}")
     return config_from_dict(table, f"[run.{model}]")
@@ -157,6 +168,8 @@ def run_tables(
         raise LanlError(
             f"{', '.join(nets)} read the raw signal, not a feature table: leave them out of models"
         )
+    if tables.test is None:
+        raise LanlError("the pipeline ends in a submission: give the test table too (--test-table)")
 
     def fit(model: str) -> Path:
         return train_tables(tables, run_config(config, model), runs_dir=work / "runs")
@@ -186,7 +199,9 @@ def _level1_and_stack(fit, config: PipelineConfig, work: Path, seconds: dict, lo
         log(_describe(Run.open(stacked), seconds["stack"]))
         candidates.append(stacked)
     metrics = [Run.open(p).metrics for p in candidates]
-    key = "cv_mae_matched" if all("cv_mae_matched" in m for m in metrics) else "cv_mae"
+    matched = {tuple(m.get("matched_cycles") or ()) for m in metrics}
+    # the score on the cycles closest to test decides only when every candidate was scored on the same ones
+    key = "cv_mae_matched" if len(matched) == 1 and () not in matched else "cv_mae"
     best = candidates[min(range(len(candidates)), key=lambda i: metrics[i][key])]
     for note in metrics[0].get("shift", {}).get("notes", []):
         log(f"shift {note}")

@@ -142,7 +142,7 @@ def shift_table(runs: list[Run]) -> pd.DataFrame:
                 "AUC before": sh.get("auc_before"),
                 "AUC after filter": sh.get("auc_after_features"),
                 "AUC after cycles": sh.get("auc_after_cycles", float("nan")),
-                "test seconds": sh.get("test_seconds") or float("nan"),
+                "test seconds": "" if sh.get("test_seconds") is None else sh["test_seconds"],
             }
         )
     return pd.DataFrame(rows)

@@ -46,6 +46,8 @@ from lanl.models.base import check_params
 from lanl.models.target import cycle_durations
 
 REMEDIES = ("ks_filter", "cycle_subset", "weights", "fraction", "mean")
+FLOATS = ("ks_statistic", "ks_pvalue", "subset_fraction", "weight_clip", "test_cycle_seconds", "test_mean",
+          "min_gain", "shift_pvalue")  # fmt: skip
 AUTO_WEIGHTS_AUC = 0.6
 MIN_FEATURES = 1  # the KS filter never leaves fewer (the least shifted are kept)
 
@@ -66,15 +68,28 @@ class ShiftConfig:
     def __post_init__(self):
         if isinstance(self.remedies, str):
             self.remedies = [self.remedies]
-        self.remedies = list(self.remedies)
+        if not isinstance(self.remedies, list | tuple) or not all(isinstance(r, str) for r in self.remedies):
+            raise LanlError(f"[shift] remedies must be a list of names, got {self.remedies!r}")
         bad = [r for r in self.remedies if r not in (*REMEDIES, "auto", "none")]
         if bad:
             raise LanlError(
                 f"[shift] remedies: unknown {', '.join(map(repr, bad))}; choose from auto, none, "
                 f"{', '.join(REMEDIES)}"
             )
-        if "auto" in self.remedies and len(self.remedies) > 1:
-            raise LanlError("[shift] remedies: 'auto' chooses the remedies itself; give it alone")
+        for alone in ("auto", "none"):
+            if alone in self.remedies and len(set(self.remedies)) > 1:
+                raise LanlError(f"[shift] remedies: {alone!r} goes alone, got {self.remedies}")
+        # one spelling per set of remedies (the run's name hashes them): each once, in REMEDIES order
+        given = set(self.remedies)
+        self.remedies = [r for r in ("auto", "none", *REMEDIES) if r in given]
+        if self.remedies == ["none"]:
+            self.remedies = []
+        if "mean" in self.remedies and not self.test_mean:
+            raise LanlError("[shift] remedy 'mean' needs test_mean (the test mean of time_to_failure) set")
+        finite = all(np.isfinite(float(getattr(self, f))) for f in FLOATS)
+        if not finite:
+            bad_field = next(f for f in FLOATS if not np.isfinite(float(getattr(self, f))))
+            raise LanlError(f"[shift] {bad_field} must be a finite number, got {getattr(self, bad_field)!r}")
         checks = [
             ("ks_statistic", 0 < self.ks_statistic <= 1, "in (0, 1]"),
             ("ks_pvalue", 0 <= self.ks_pvalue < 1, "in [0, 1)"),
@@ -92,7 +107,7 @@ class ShiftConfig:
 
     @property
     def active(self) -> bool:
-        return bool(self.remedies) and self.remedies != ["none"]
+        return bool(self.remedies)
 
     @property
     def auto(self) -> bool:
@@ -106,7 +121,11 @@ def shift_config(data: dict[str, Any] | ShiftConfig | None, where: str = "[shift
         return ShiftConfig()
     if not isinstance(data, dict):
         raise LanlError(f"{where} must be a table")
-    return ShiftConfig(**check_params(ShiftConfig, data, where))
+    try:
+        return ShiftConfig(**check_params(ShiftConfig, data, where))
+    except LanlError as exc:  # name the config the error is in
+        message = str(exc)
+        raise LanlError(message if message.startswith(where) else f"{where}: {message}") from None
 
 
 def parse_remedies(text: str) -> list[str]:
@@ -213,8 +232,6 @@ def plan(
         how = "given" if config.test_cycle_seconds else f"the median duration of the closest cycles {chosen}"
         out.notes.append(f"fraction: test cycle length {out.test_seconds:.2f} s ({how})")
     if "mean" in wanted:
-        if not config.test_mean:
-            raise LanlError("[shift] remedy 'mean' needs test_mean (the test mean of time_to_failure) set")
         out.test_mean = config.test_mean
         out.notes.append(f"mean: test predictions re-centred to {config.test_mean} s (a user prior)")
     return out
@@ -291,12 +308,14 @@ def choose_cycles(
 
     rng = np.random.default_rng(seed)
     draws = {tuple(sorted(rng.choice(ids, size, replace=False).tolist())) for _ in range(config.subset_draws)}
-    scored = sorted((score(list(d)), d) for d in sorted(draws))
+    every = tuple(int(c) for c in ids)
+    all_score = score(ids)
+    scored = sorted([(score(list(d)), d) for d in sorted(draws)] + [(all_score, every)])  # all cycles compete
     best_score, best = scored[0]
     return {
         "cycles": [int(c) for c in best],
         "score": best_score,
-        "all_score": score(ids),
+        "all_score": all_score,
         "draws": len(draws),
         "of": int(len(ids)),
     }
@@ -319,7 +338,8 @@ def test_likeness(
 
 
 def importance_weights(likeness: np.ndarray, n_train: int, n_test: int, clip: float) -> np.ndarray:
-    """p(test|x)/p(train|x), corrected for the class sizes, clipped to [1/clip, clip], mean 1 (7th place)."""
+    """p(test|x)/p(train|x), corrected for the class sizes, clipped to [1/clip, clip], then scaled to mean 1
+    (7th place): the ratio of the largest to the smallest weight is at most clip squared."""
     p = np.clip(likeness, 1e-6, 1 - 1e-6)
     w = np.clip(p / (1 - p) * (n_train / n_test), 1 / clip, clip)
     return w / w.mean()

@@ -245,9 +245,9 @@ def stack_runs(
         stacker, level1.oof, level1.table, folds, X_test=level1.test, test_ids=level1.test_ids, refit=True
     )
     metrics = {**cv_metrics(result, folds), "inputs": [_input_metrics(r) for r in level1.runs]}
-    chosen = level1.runs[0].metrics.get("shift", {}).get("cycles")
-    if chosen is not None:  # the inputs trained on the cycles closest to test: score the stack there too
-        metrics.update(matched_metrics(result.oof, chosen))
+    matched = {tuple(r.metrics.get("matched_cycles") or ()) for r in level1.runs}
+    if len(matched) == 1 and () not in matched:  # every input scored on the same cycles closest to test
+        metrics.update(matched_metrics(result.oof, list(matched.pop())))
     if method != "lgbm":
         metrics["weights"] = _mean_weights(result, level1.names)
     return write_stack(run_dir, stack_record(level1, stacker, name, folds.id), metrics, result, folds)

@@ -132,7 +132,7 @@ def submit_tables(
     """:func:`submit` for a run trained on feature tables (:class:`lanl.tables.FeatureTables`): the test
     table's order (or its sample_submission's), clipped to the train table's label range."""
     run = Run.open(run_path)
-    _check_same_data(run, tables.fingerprint, tables.info["tables"]["train"])
+    _check_same_data(run, tables.fingerprint, "these tables (train, test, sample submission, as read)")
     if tables.test is None:
         raise LanlError("the tables have no test table (--test-table): nothing to submit")
     return write_submission(run, tables.test_ids, tables.ttf_range, name, out_dir, kaggle_message)

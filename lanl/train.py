@@ -75,6 +75,7 @@ RECORD_KEYS = {
     "n_cycles",
 }
 SUBTABLES = ("folds", "segments", "shift")
+MIN_TEST_ROWS = 3  # the shift diagnostics' adversarial classifier holds out a third of the rows
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -224,26 +225,28 @@ def cross_validate(
     refit: bool = False,
     stop_fraction: float = 0.2,
     shift: ShiftConfig | None = None,
+    seed: int = 0,
 ) -> CVResult:
     """Fit a clone of ``model`` per fold on the training folds, predict the held-out fold (OOF) and the test
     set. ``table`` holds the keys (seg_id, cycle, label) of the rows of ``X``. With an active ``shift``
-    config, each fold plans its shift remedies on its own training rows and the test rows (lanl.shift)."""
+    config, each fold plans its shift remedies on its own training rows and the test rows (lanl.shift),
+    seeded by ``seed`` and the fold."""
     t0 = time.perf_counter()
     check_table(table)
     labels, cycles = table["label"].to_numpy(float), table["cycle"].to_numpy()
     by_cycle = folds.spec.scheme != "kfold"
-    shift = _usable_shift(shift, X, X_test)
+    shift = usable_shift(shift, X, X_test)
     results = []
     for k, train_idx, valid_idx in progress(
         folds.split(table), total=folds.n_folds, desc="folds", unit="fold"
     ):
         fold_set = (X, labels, cycles, train_idx, valid_idx)
         results.append(
-            fit_fold(model, k, fold_set, Target(target), X_test, refit, stop_fraction, by_cycle, shift)
+            fit_fold(model, k, fold_set, Target(target), X_test, refit, stop_fraction, by_cycle, shift, seed)
         )
     oof = _oof_table(table, results)
     test_pred = _test_table(test_ids, results) if X_test is not None else None
-    overall = _overall_shift(X, labels, cycles, X_test, shift)
+    overall = None if shift is None else diagnose(X, cycles, labels, X_test, shift, seed=seed)
     return CVResult(oof, test_pred, results, time.perf_counter() - t0, overall)
 
 
@@ -257,6 +260,7 @@ def fit_fold(
     stop_fraction: float,
     by_cycle: bool,
     shift: ShiftConfig | None = None,
+    seed: int = 0,
 ):
     """One fold: plan the shift remedies (if any) on the training rows, fit the target on the training rows,
     early-stop on an inner split of them (the same stopping cycles for every model: they depend on the fold
@@ -265,7 +269,10 @@ def fit_fold(
     X, labels, cycles, train_idx, valid_idx = fold_set
     weights, plan = None, None
     if shift is not None:
-        plan = plan_shift(take(X, train_idx), cycles[train_idx], labels[train_idx], X_test, shift, seed=k)
+        fold_seed = 1000 * seed + k + 1
+        plan = plan_shift(
+            take(X, train_idx), cycles[train_idx], labels[train_idx], X_test, shift, seed=fold_seed
+        )
         train_idx, weights = train_idx[plan.rows], plan.weights
         X, X_test = X[plan.features], X_test[plan.features]
         target = Target("fraction") if "fraction" in plan.remedies else target
@@ -308,29 +315,41 @@ def _predict_test(fitted, X_test, target: Target, plan: ShiftPlan | None) -> np.
     if plan is None:
         return target.inverse(raw)
     pred = target.inverse(raw, duration=plan.test_seconds)
-    if plan.test_mean is not None:
-        pred = np.maximum(pred + (plan.test_mean - pred.mean()), 0.0)
-    return pred
+    return pred if plan.test_mean is None else recentre(pred, plan.test_mean)
 
 
-def _usable_shift(shift: ShiftConfig | None, X, X_test) -> ShiftConfig | None:
-    """The shift config when it can apply: a feature table with a test table. Explicit remedies without
-    those are an error; ``auto`` then does nothing."""
+def recentre(pred: np.ndarray, mean: float) -> np.ndarray:
+    """``max(pred + c, 0)`` with the offset ``c`` that makes its mean ``mean`` (the clip at 0 included)."""
+    from scipy.optimize import brentq  # only the mean remedy needs it
+
+    def gap(c: float) -> float:
+        return float(np.maximum(pred + c, 0.0).mean() - mean)
+
+    lo, hi = mean - pred.max() - 1.0, mean - pred.min() + 1.0  # gap(lo) < 0 < gap(hi)
+    return np.maximum(pred + brentq(gap, lo, hi, xtol=1e-12), 0.0)
+
+
+def usable_shift(shift: ShiftConfig | None, X, X_test) -> ShiftConfig | None:
+    """The shift config when it can apply: a feature table with test rows holding its columns. Explicit
+    remedies without those are an error (raised before anything is written); ``auto`` then does nothing."""
     if shift is None or not shift.active:
         return None
-    if isinstance(X, pd.DataFrame) and isinstance(X_test, pd.DataFrame):
+    why = None
+    if not isinstance(X, pd.DataFrame):
+        why = "a model that does not read a feature table"
+    elif not isinstance(X_test, pd.DataFrame):
+        why = "no test segments"
+    elif len(X_test) < MIN_TEST_ROWS:
+        why = f"{len(X_test)} test rows (the diagnostics need at least {MIN_TEST_ROWS})"
+    elif missing := [c for c in X.columns if c not in X_test.columns]:
+        why = f"test rows without the feature(s) {', '.join(missing[:5])}"
+    if why is None:
         return shift
     if shift.auto:
         return None
-    why = "no test segments" if X_test is None else "a model that does not read a feature table"
     raise LanlError(
         f"the shift remedies {shift.remedies} need feature tables with test rows; this run has {why}"
     )
-
-
-def _overall_shift(X, labels, cycles, X_test, shift: ShiftConfig | None) -> dict | None:
-    """The shift plan of all training rows with its diagnostics (what the report shows)."""
-    return None if shift is None else diagnose(X, cycles, labels, X_test, shift)
 
 
 def _best(model) -> int:
@@ -489,7 +508,12 @@ def train_table(
     """Cross-validate a feature-table model on a ready feature table (seg_id, start, cycle, label, features)
     and, optionally, its test table (seg_id and the same features); writes ``runs_dir/<name>/``. ``info``
     (provenance: where the tables came from, their fingerprint) is recorded in the run's config."""
-    config, model = resolve(dataclasses.replace(config, features=config.features or table_label(info)))
+    if config.features and not config.features.startswith("table"):
+        raise LanlError(
+            f"features = {config.features!r} names a feature set to extract from DATA; a feature table's own "
+            "columns are its features (leave --features out)"
+        )
+    config, model = resolve(dataclasses.replace(config, features=table_label(info)))
     if model.input != "features":
         raise LanlError(
             f"feature tables feed feature-table models; model {config.model!r} reads {model.input}"
@@ -519,6 +543,7 @@ def train_tables(tables, config: RunConfig, *, runs_dir: str | Path = DEFAULT_RU
 def run_cv(config: RunConfig, model, inputs: Inputs, runs_dir: str | Path) -> Path:
     """Folds (made once, shared), the CV loop, metrics, and the run folder written atomically."""
     runs_dir = Path(runs_dir)
+    usable_shift(config.shift, inputs.X, inputs.X_test)  # a shift that cannot apply fails before any file
     folds, _ = ensure_folds(inputs.table, config.folds, runs_dir / FOLDS_SUBDIR)
     result = cross_validate(
         model,
@@ -531,6 +556,7 @@ def run_cv(config: RunConfig, model, inputs: Inputs, runs_dir: str | Path) -> Pa
         refit=config.refit,
         stop_fraction=config.stop_fraction,
         shift=config.shift,
+        seed=config.seed,
     )
     metrics = cv_metrics(result, folds)
     record = {

@@ -52,7 +52,7 @@ from lanl.fsutil import write_json_atomic, write_text_atomic
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR
-from lanl.train import KEYS, RunConfig, check_table, config_hash, fit_fold, resolve, table_label
+from lanl.train import KEYS, RunConfig, check_table, config_hash, fit_fold, resolve, table_label, usable_shift
 
 STUDIES_SUBDIR = "_studies"  # inside the runs folder: study.db and one folder per study
 DEFAULT_DB = "study.db"
@@ -208,16 +208,18 @@ def table_data(
     *,
     runs_dir: str | Path = DEFAULT_RUNS,
     info: dict | None = None,
+    test: pd.DataFrame | None = None,
 ) -> TuneData:
-    """The inputs of a ready feature table (seg_id, start, cycle, label, feature columns); ``info``: its
-    provenance (lanl.tables: the fingerprint ties a study to the table)."""
+    """The inputs of a ready feature table (seg_id, start, cycle, label, feature columns) and, for a shift
+    stage, its test table; ``info``: its provenance (lanl.tables: the fingerprint ties a study to the table)."""
     check_table(features)
     columns = [c for c in features.columns if c not in KEYS]
     table = features[[c for c in KEYS if c in features.columns]]
+    test_ids, X_test = (None, None) if test is None else (list(test["seg_id"]), test[columns])
+    inputs = Inputs(table, features[columns], test_ids, X_test, {"n_features": len(columns), **(info or {})})
+    usable_shift(config.shift, inputs.X, inputs.X_test)  # a shift that cannot apply fails before the study
     folds, _ = ensure_folds(table, config.folds, Path(runs_dir) / FOLDS_SUBDIR)
-    return TuneData(
-        Inputs(table, features[columns], info={"n_features": len(columns), **(info or {})}), folds
-    )
+    return TuneData(inputs, folds)
 
 
 # ------------------------------------------------------------------------------------------ the objective
@@ -229,10 +231,21 @@ def objective(trial, data: TuneData, base: RunConfig, space: dict) -> float:
     config, model = resolve(dataclasses.replace(base, params={**base.params, **suggest(trial, space)}))
     trial.set_user_attr("pid", os.getpid())  # which worker process ran it
     by_cycle = data.folds.spec.scheme != "kfold"
+    shift = usable_shift(config.shift, data.inputs.X, data.inputs.X_test)  # trials train as the run will
+    X_test = data.inputs.X_test if shift is not None else None
     errors = []
     for k, fold_set in data.fold_sets():
         fold = fit_fold(
-            model, k, fold_set, Target(config.target), None, config.refit, config.stop_fraction, by_cycle
+            model,
+            k,
+            fold_set,
+            Target(config.target),
+            X_test,
+            config.refit,
+            config.stop_fraction,
+            by_cycle,
+            shift,
+            config.seed,
         )
         errors.append(np.abs(fold.pred - data.labels[fold.valid_idx]))
         trial.report(float(np.concatenate(errors).mean()), step=k)
@@ -523,13 +536,19 @@ def tune(
 
 
 def tune_table(
-    features: pd.DataFrame, config: RunConfig | None = None, *, info: dict | None = None, **kwargs
+    features: pd.DataFrame,
+    config: RunConfig | None = None,
+    *,
+    info: dict | None = None,
+    test: pd.DataFrame | None = None,
+    **kwargs,
 ) -> TuneResult:
-    """Tune a feature-table model on a ready feature table; keyword arguments as :func:`run_study`."""
+    """Tune a feature-table model on a ready feature table (and its test table, which a [shift] stage
+    needs); keyword arguments as :func:`run_study`."""
     config = config or RunConfig()
     config = dataclasses.replace(config, features=config.features or table_label(info))
     runs_dir = kwargs.get("runs_dir", DEFAULT_RUNS)
-    load = functools.partial(table_data, features, config, runs_dir=runs_dir, info=info)
+    load = functools.partial(table_data, features, config, runs_dir=runs_dir, info=info, test=test)
     return run_study(load, config, **kwargs)
 
 

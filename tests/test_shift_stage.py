@@ -146,11 +146,11 @@ def test_in_fold_plans_see_no_held_out_row(tables, tmp_path, monkeypatch):
     monkeypatch.setattr(train_mod, "plan_shift", spy)
     r = run(tables, tmp_path, ["ks_filter", "weights"], "spy")
     folds = r.folds
+    assert len(seen) == folds.n_folds  # one plan per fold, in fold order (the all-rows one is diagnose's)
     for k in range(folds.n_folds):
-        fold_seen = [s for s in seen[: folds.n_folds] if s[0] == k]
+        _, cycles_seen, n_rows = seen[k]
         held = set(folds.cycles[folds.fold == k].tolist())
-        assert fold_seen and not held & fold_seen[0][1]
-        assert fold_seen[0][2] == int((folds.fold != k).sum())
+        assert not held & cycles_seen and n_rows == int((folds.fold != k).sum())
 
 
 def test_shift_needs_a_feature_table_with_test_rows(tables, tmp_path):
@@ -166,7 +166,7 @@ def test_shift_needs_a_feature_table_with_test_rows(tables, tmp_path):
     "table, message",
     [
         ({"remedies": ["magic"]}, "unknown 'magic'"),
-        ({"remedies": ["auto", "weights"]}, "give it alone"),
+        ({"remedies": ["auto", "weights"]}, "'auto' goes alone"),
         ({"ks_statistic": 0}, "ks_statistic must be in"),
         ({"subset_fraction": 1.5}, "subset_fraction must be in"),
         ({"weight_clip": 0.5}, "weight_clip must be at least 1"),
@@ -249,3 +249,105 @@ def test_report_explains_the_shift_choice(tables, tmp_path):
     assert "Train &rarr; test shift" in page and "cycle_subset: trains on cycles" in page
     assert "Most shifted features" in page and "| auto | cycle_subset |" in md
     assert "CV MAE, cycles like test" in md and "| none | test |" in md
+
+
+# ------------------------------------------------------------------------------ found by a hostile review
+def test_remedies_have_one_spelling_and_sane_values():
+    a = shift_config({"remedies": ["weights", "ks_filter", "weights"]})
+    assert a.remedies == ["ks_filter", "weights"]
+    assert (
+        shift_config({"remedies": ["none"]}).remedies == [] and not shift_config({"remedies": "none"}).active
+    )
+    for table, message in [
+        ({"remedies": 5}, r"\[shift\]: \[shift\] remedies must be a list|remedies must be a list"),
+        (
+            {"remedies": ["fraction"], "test_cycle_seconds": float("inf")},
+            "test_cycle_seconds must be a finite",
+        ),
+        ({"remedies": ["mean"], "test_mean": float("nan")}, "test_mean must be a finite"),
+        ({"remedies": ["none", "weights"]}, "'none' goes alone"),
+        ({"remedies": ["mean"]}, "needs test_mean"),
+    ]:
+        with pytest.raises(LanlError, match=message):
+            shift_config(table, "run.toml [shift]")
+    with pytest.raises(LanlError, match=r"^run.toml \[shift\]"):
+        shift_config({"ks_statistic": 0}, "run.toml [shift]")
+    same = [train_mod.resolve(config_from_dict({"model": "lgbm", "shift": {"remedies": r}}))[0].name
+            for r in (["weights", "ks_filter"], ["ks_filter", "weights", "weights"])]  # fmt: skip
+    assert same[0] == same[1]
+
+
+def test_mean_lands_on_its_target_despite_the_clip_at_zero():
+    pred = np.array([0.0, 0.1, 0.2, 5.0, 9.0])
+    out = train_mod.recentre(pred, 0.5)
+    assert out.mean() == pytest.approx(0.5, abs=1e-9) and out.min() >= 0.0
+    assert train_mod.recentre(pred, 6.32).mean() == pytest.approx(6.32, abs=1e-9)
+
+
+def test_tuning_scores_trials_with_the_shift_stage(tables, tmp_path):
+    from lanl.tune import tune_table
+
+    train, test = tables
+    config = config_from_dict(
+        {"model": "lgbm", "params": LGBM, "shift": {"remedies": ["ks_filter", "cycle_subset"]}, "name": "t"}
+    )
+    res = tune_table(train, config, test=test, trials=1, runs_dir=tmp_path / "runs")
+    run = Run.open(train_table(train, config, test=test, runs_dir=tmp_path / "runs"))
+    assert res.default_value == pytest.approx(run.metrics["cv_mae"], abs=1e-12)
+    with pytest.raises(LanlError, match="need feature tables with test rows"):
+        tune_table(train, config, trials=1, runs_dir=tmp_path / "runs2")
+    assert not (tmp_path / "runs2").exists()
+
+
+def test_matched_scores_decide_only_when_every_candidate_shares_them(tables, tmp_path):
+    from lanl.stack import stack_runs
+
+    auto = run(tables, tmp_path, ["cycle_subset"], "sub")
+    none = run(tables, tmp_path, [], "none")
+    ab = Run.open(stack_runs([auto.root, none.root], name="ab", runs_dir=tmp_path / "runs"))
+    ba = Run.open(stack_runs([none.root, auto.root], name="ba", runs_dir=tmp_path / "runs"))
+    assert "cv_mae_matched" not in ab.metrics and "cv_mae_matched" not in ba.metrics
+    both = run(tables, tmp_path, ["cycle_subset", "ks_filter"], "both")
+    st = Run.open(stack_runs([auto.root, both.root], name="st", runs_dir=tmp_path / "runs"))
+    assert st.metrics["matched_cycles"] == auto.metrics["matched_cycles"] == both.metrics["matched_cycles"]
+
+
+def test_run_shift_option_overrides_every_model(tmp_path):
+    from lanl.pipeline import PipelineConfig, run_config, with_remedies
+
+    config = PipelineConfig(
+        models=["lgbm"], run={"lgbm": {"shift": {"remedies": ["weights"], "weight_clip": 3.0}}}
+    )
+    assert run_config(config, "lgbm").shift.remedies == ["weights"]  # the model's own table wins
+    assert run_config(config, "lgbm").shift.weight_clip == 3.0
+    forced = with_remedies(config, [])
+    assert (
+        run_config(forced, "lgbm").shift.remedies == []
+        and run_config(forced, "lgbm").shift.weight_clip == 3.0
+    )
+    merged = PipelineConfig(shift={"remedies": ["auto"], "ks_statistic": 0.3}, run={"lgbm": {"shift": {}}})
+    assert run_config(merged, "lgbm").shift.ks_statistic == 0.3  # per-model tables merge with [shift]
+
+
+def test_explicit_cycle_subset_never_trains_further_from_test_than_all_cycles(tables):
+    train, test = tables
+    features = ["phase", "spread", "level"]
+    few = train[train["cycle"] < 3]
+    p = plan(few[features], few["cycle"].to_numpy(), few["label"].to_numpy(), test[features],
+             ShiftConfig(remedies=["cycle_subset"]))  # fmt: skip
+    match = p.diagnostics["cycle_match"]
+    assert match["score"] <= match["all_score"]
+
+
+def test_lanl_shift_plans_the_mean_remedy(tables, tmp_path):
+    from click.testing import CliRunner
+
+    from lanl.cli import main
+
+    train, test = tables
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    args = ["shift", "--table", str(tmp_path / "train.csv"), "--test-table", str(tmp_path / "test.csv")]
+    res = CliRunner().invoke(main, [*args, "--remedies", "mean", "--test-mean", "6.32"])
+    assert res.exit_code == 0, res.output
+    assert "mean: test predictions re-centred to 6.32 s" in res.output

@@ -139,7 +139,7 @@ def _write(tmp_path, frame: pd.DataFrame, name: str = "bad.csv") -> Path:
         (lambda f: f.drop(columns=["a", "b"]), "no feature columns"),
         (lambda f: f.iloc[[0, 2, 1, *range(3, len(f))]], "row 3: the label rises .* without a quake"),
         (lambda f: f.assign(seg_id=["dup"] * len(f)), "row 2: duplicate seg_id 'dup'"),
-        (lambda f: f.assign(cycle=0.5), "cycle 0.5 is not an integer"),
+        (lambda f: f.assign(cycle=0.5), "cycle 0.5 is not a cycle number"),
         (lambda f: f.head(0), "no rows"),
     ],
 )
@@ -281,3 +281,138 @@ def test_cli_tune_on_a_table_and_train_its_best_config(files, tmp_path):
         assert Run.open("runs/tuned").config["feature_set"].startswith("table-")
         res = runner.invoke(main, ["tune", "--trials", "1"])
         assert res.exit_code == 2 and "give DATA" in res.output
+
+
+# ------------------------------------------------------------------------------ found by a hostile review
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: f.assign(label=f["time_to_failure"]), "time_to_failure, label all look like labels"),
+        (lambda f: f.assign(target=1.0), "time_to_failure, target all look like labels"),
+        (
+            lambda f: f.assign(start=np.arange(len(f)) * 150_000 + 0.5),
+            r"row 1: start 0.5 is not a train.csv row",
+        ),
+        (
+            lambda f: f.assign(start=np.r_[np.arange(len(f) - 1) * 150_000, 1e19]),
+            "row 180: start 1e\\+19 is not",
+        ),
+        (lambda f: f.assign(cycle=f.index // 30 - 3), r"row 1: cycle -3 is not a cycle number"),
+        (lambda f: f.assign(cycle=2.0**70), "is not a cycle number"),
+        (lambda f: f.assign(**{"f[1]": 1.0}), r"column 'f\[1\]': feature names cannot hold \[ \]"),
+        (lambda f: f.assign(**{"q x": 1.0, "q_x": 2.0}), "columns 'q x' and 'q_x' are one name to LightGBM"),
+        (lambda f: f.assign(b=f["b"].where(f.index != 3, 1e300)), "column 'b', row 4: 1e\\+300"),
+        (lambda f: f.assign(seg_id=[*[f"s{i}" for i in range(len(f) - 1)], None]), "row 180: no seg_id"),
+    ],
+)
+def test_more_bad_train_tables_are_named(tmp_path, change, message):
+    path = _write(tmp_path, change(windows()))
+    with pytest.raises(DataError, match=message):
+        load_tables(path)
+
+
+def test_labels_twice_leak_nothing_even_when_one_is_named(tmp_path):
+    path = _write(tmp_path, windows().assign(label=lambda f: f["time_to_failure"]))
+    with pytest.raises(DataError, match="look like labels"):
+        load_tables(path, label_column="label")
+
+
+def test_a_repeated_csv_column_is_named(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,time_to_failure\n1,2,3\n1,2,2\n")
+    with pytest.raises(DataError, match="column 'a' appears twice"):
+        load_tables(path)
+
+
+def test_duplicate_seg_id_is_named_at_its_row_in_the_file(tmp_path):
+    frame = windows().assign(seg_id=lambda f: [f"s{i}" for i in f.index])
+    frame.loc[100, "seg_id"] = "s99"  # file row 101; 3 windows spanning quakes come before it
+    with pytest.raises(DataError, match="row 101: duplicate seg_id 's99'"):
+        load_tables(_write(tmp_path, frame))
+
+
+def test_bad_sample_submission_and_quake_files_are_named(files, tmp_path):
+    with pytest.raises(DataError, match="nope.csv: no such file"):
+        load_tables(*files, sample_submission=tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="not a file"):
+        load_tables(*files, sample_submission=tmp_path)
+    frame = pd.DataFrame(
+        {"start": np.arange(40) * 150_000, "a": np.arange(40.0), "label": np.linspace(9, 1, 40)}
+    )
+    path = _write(tmp_path, frame, "start.csv")
+    for text, message in [("99999999999999999999999\n", "out of range"), ("5\n-5\n", "out of range")]:
+        quakes = tmp_path / "q.txt"
+        quakes.write_text(text)
+        with pytest.raises(DataError, match=message):
+            load_tables(path, quakes=quakes)
+    with pytest.raises(LanlError, match="--quakes places windows by their start row"):
+        load_tables(files[0], quakes=quakes)
+
+
+def test_the_fingerprint_covers_how_the_tables_were_read(tmp_path):
+    frame = pd.DataFrame(
+        {"start": np.arange(40) * 150_000, "a": np.arange(40.0), "label": np.linspace(1.4, 0.1, 40)}
+    )
+    path = _write(tmp_path, frame, "start.csv")
+    quakes = tmp_path / "q.txt"
+    quakes.write_text("1500000\n")
+    prints = {load_tables(path).fingerprint, load_tables(path, keep_straddling=True).fingerprint,
+              load_tables(path, quakes=quakes).fingerprint}  # fmt: skip
+    quakes.write_text("3000000\n")
+    prints.add(load_tables(path, quakes=quakes).fingerprint)
+    assert len(prints) == 4
+
+
+def test_cli_refuses_before_writing_anything(files, tmp_path):
+    train, test = files
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        cases = [
+            (["train", "--table", str(train), "--shift", "ks_filter"], "need feature tables with test rows"),
+            (
+                ["train", "--table", str(train), "--test-table", str(test), "--shift", "mean"],
+                "needs test_mean",
+            ),
+            (
+                ["train", "--table", str(train), "--features", "winners"],
+                "names a feature set to extract from DATA",
+            ),
+            (["run", "--table", str(train)], "give the test table too"),
+            (["train", "--table", str(train), "--shift", "none,weights"], "'none' goes alone"),
+            (["train", "--keep-straddling"], "go with --table"),
+        ]
+        for args, message in cases:
+            res = runner.invoke(main, args)
+            assert res.exit_code == 2 and message in res.output, (args, res.output)
+            assert not Path("runs").exists(), args
+
+
+def test_submit_a_table_run_whose_tables_moved(files, tmp_path):
+    train, test = files
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        res = runner.invoke(
+            main, ["train", "--table", str(train), "--test-table", str(test), "--k", "3", "--name", "m"]
+        )
+        assert res.exit_code == 0, res.output
+        moved = Path("moved")
+        moved.mkdir()
+        for f in (train, test):
+            f.rename(moved / f.name)
+        res = runner.invoke(main, ["submit", "runs/m"])
+        assert res.exit_code == 2 and "no such file" in res.output
+        args = [
+            "submit",
+            "runs/m",
+            "--table",
+            str(moved / train.name),
+            "--test-table",
+            str(moved / test.name),
+        ]
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, res.output
+        (moved / test.name).write_text((moved / test.name).read_text().replace("seg_000001", "seg_00000b"))
+        res = runner.invoke(main, args)
+        assert (
+            res.exit_code == 2 and "was trained on other data" in res.output and "these tables" in res.output
+        )

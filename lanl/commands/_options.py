@@ -86,9 +86,12 @@ def load_table_options(table, test_table, label_column, sample_submission, quake
     from lanl.tables import load_tables
 
     if table is None:
-        if any(v is not None for v in (test_table, label_column, sample_submission, quakes)):
+        if (
+            any(v is not None for v in (test_table, label_column, sample_submission, quakes))
+            or keep_straddling
+        ):
             raise click.UsageError(
-                "--test-table, --label-column, --sample-submission and --quakes go with --table"
+                "--test-table, --label-column, --sample-submission, --quakes and --keep-straddling go with --table"
             )
         return None
     return load_tables(

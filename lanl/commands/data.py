@@ -106,7 +106,7 @@ def run(
     shift stage runs with remedies "auto" unless the config or --shift says otherwise; the log, each run's
     config and the report say what it chose. Outputs: runs/, features/, submissions/ in the current folder.
     """
-    from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables
+    from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables, with_remedies
     from lanl.shift import parse_remedies
 
     tables = load_table_options(**table_options)
@@ -114,7 +114,7 @@ def run(
     if seed is not None:
         config.seed = seed
     if shift is not None:
-        config.shift = {**config.shift, "remedies": parse_remedies(shift)}
+        config = with_remedies(config, parse_remedies(shift))
     if tables is not None:
         if data is not None:
             raise click.UsageError("give --data or --table, not both")

@@ -25,12 +25,30 @@ from lanl.commands._options import (
     show_default=True,
     help="Remedies to plan, comma-separated: auto, or any of ks_filter, cycle_subset, weights, fraction, mean.",
 )
+@click.option("--test-mean", type=float, default=0.0, help="The test mean prior of the 'mean' remedy.")
+@click.option(
+    "--test-cycle-seconds",
+    type=float,
+    default=0.0,
+    help="The test cycle length of 'fraction' (0: estimated).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnostics as JSON.")
 @table_opts
 @cache_opt
 @features_dir_opt
 @feature_jobs_opt
-def shift(data, features, remedies, as_json, cache_dir, features_dir, jobs, **table_options):
+def shift(
+    data,
+    features,
+    remedies,
+    test_mean,
+    test_cycle_seconds,
+    as_json,
+    cache_dir,
+    features_dir,
+    jobs,
+    **table_options,
+):
     """Train -> test shift diagnostics of DATA's feature tables (or of --table/--test-table).
 
     Prints the adversarial AUC (a classifier telling train windows from test segments; 0.5: alike) before and
@@ -41,7 +59,13 @@ def shift(data, features, remedies, as_json, cache_dir, features_dir, jobs, **ta
     from lanl.shift import diagnose, parse_remedies, shift_config
     from lanl.train import load_config, prepare
 
-    config = shift_config({"remedies": parse_remedies(remedies)})
+    config = shift_config(
+        {
+            "remedies": parse_remedies(remedies),
+            "test_mean": test_mean,
+            "test_cycle_seconds": test_cycle_seconds,
+        }
+    )
     tables = load_table_options(**table_options)
     if tables is not None:
         if data is not None:

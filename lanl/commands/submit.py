@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from lanl.commands._options import load_table_options, table_opts
+
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
@@ -29,13 +31,15 @@ import click
     metavar="MESSAGE",
     help="Also submit to the competition through the Kaggle API with this message.",
 )
-def submit(run, data, cache_dir, name, out_dir, kaggle_message):
+@table_opts
+def submit(run, data, cache_dir, name, out_dir, kaggle_message, **table_options):
     """Validate RUN's test predictions and write submissions/NAME.csv plus a ledger line.
 
     The predictions are aligned to sample_submission order, checked (exact seg_id set and order, finite) and
     clipped to the training range of time_to_failure. The ledger (submissions/ledger.csv) records time, runs,
     CV MAE, config hash, code version and the file's sha256. A run trained on feature tables (--table) reads
-    them again from where the run recorded them (checked by content against the run's fingerprint).
+    them again from where the run recorded them, or from the --table options when they moved (checked by
+    content against the run's fingerprint).
     """
     from lanl.ingest import require_cache
     from lanl.runs import Run
@@ -44,7 +48,8 @@ def submit(run, data, cache_dir, name, out_dir, kaggle_message):
     from lanl.tables import load_tables
 
     recorded = Run.open(run).config
-    if data is None and cache_dir is None and recorded.get("tables"):  # trained on feature tables
+    tables = load_table_options(**table_options)
+    if tables is None and data is None and cache_dir is None and recorded.get("tables"):  # on recorded tables
         t = recorded["tables"]
         tables = load_tables(
             t["train"],
@@ -54,6 +59,7 @@ def submit(run, data, cache_dir, name, out_dir, kaggle_message):
             quakes=t["quakes"],
             keep_straddling=t["keep_straddling"],
         )
+    if tables is not None:
         sub = submit_tables(run, tables, name=name, out_dir=out_dir, kaggle_message=kaggle_message)
     else:
         if data is None and cache_dir is None:

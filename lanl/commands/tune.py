@@ -88,8 +88,9 @@ def tune(
     common = {"trials": trials, "storage": storage, "study": study, "jobs": jobs, "seed": seed,
               "runs_dir": runs_dir, "timeout": timeout, "log": click.echo}  # fmt: skip
     if tables is not None:
-        result = tune_table(tables.train, config, info=tables.info, **common)
-        data = f"--table {tables.info['tables']['train']}"
+        result = tune_table(tables.train, config, info=tables.info, test=tables.test, **common)
+        paths = tables.info["tables"]
+        data = f"--table {paths['train']}" + (f" --test-table {paths['test']}" if paths["test"] else "")
     else:
         result = _tune_data(run_tune, data, config, common, cache_dir, features_dir, feature_jobs)
     click.echo(
