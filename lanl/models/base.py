@@ -129,3 +129,17 @@ def feature_names(X) -> list[str]:
 
 def feature_values(X) -> np.ndarray:
     return X.to_numpy(np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, np.float64)
+
+
+def finite_values(X, where: str) -> np.ndarray:
+    """``feature_values(X)``, or a LanlError naming the columns that hold NaN or infinite values (models that
+    cannot take them: the scikit-learn pipelines and the MLP)."""
+    values = feature_values(X)
+    bad = ~np.isfinite(values).all(axis=0)
+    if bad.any():
+        names = [n for n, b in zip(feature_names(X), bad, strict=True) if b]
+        raise LanlError(
+            f"{where} cannot take NaN or infinite features; {len(names)} column(s) hold some, e.g. "
+            f"{', '.join(names[:3])} (impute them or leave those columns out)"
+        )
+    return values

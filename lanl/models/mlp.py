@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from lanl.errors import LanlError
-from lanl.models.base import check_range, check_weight, check_xy, feature_names, feature_values
+from lanl.models.base import check_range, check_weight, check_xy, feature_names, finite_values
 from lanl.models.target import cycle_durations
 from lanl.models.torch_base import TorchRegressor
 from lanl.models.torch_loop import RowLoss, loss_function
@@ -112,7 +112,7 @@ class MLPRegressor(TorchRegressor):
         return out[:, 0] if out.ndim == 2 else out
 
     def _fit_inputs(self, X) -> None:
-        values = feature_values(X)
+        values = finite_values(X, self.kind)
         self.feature_names_in_ = feature_names(X)
         self.n_features_in_ = len(self.feature_names_in_)
         self.mean_ = values.mean(axis=0)
@@ -122,7 +122,7 @@ class MLPRegressor(TorchRegressor):
     def _fetcher(self, X, device: torch.device):
         if len(feature_names(X)) != self.n_features_in_:
             raise LanlError(f"the model was fitted on {self.n_features_in_} features, not {X.shape[1]}")
-        scaled = torch.tensor((feature_values(X) - self.mean_) / self.std_, dtype=torch.float32)
+        scaled = torch.tensor((finite_values(X, self.kind) - self.mean_) / self.std_, dtype=torch.float32)
         return lambda idx: scaled[idx].to(device)
 
     def _build_net(self) -> nn.Module:

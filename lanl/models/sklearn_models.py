@@ -35,7 +35,7 @@ from lanl.models.base import (
     check_weight,
     check_xy,
     feature_names,
-    feature_values,
+    finite_values,
     get_params_json,
 )
 
@@ -68,7 +68,7 @@ class ScaledRegressor(RegressorMixin, BaseEstimator):
         weight = check_weight(sample_weight, len(y))
         self.feature_names_in_ = feature_names(X)
         self.n_features_in_ = len(self.feature_names_in_)
-        values = feature_values(X)
+        values = finite_values(X, self.kind)
         if weight is not None:
             keep = weight > 0
             values, y, weight = values[keep], y[keep], weight[keep]
@@ -82,7 +82,7 @@ class ScaledRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         if not hasattr(self, "pipeline_"):
             raise LanlError(f"this {type(self).__name__} is not fitted yet")
-        return self.pipeline_.predict(feature_values(X)).astype(np.float64)
+        return self.pipeline_.predict(finite_values(X, self.kind)).astype(np.float64)
 
     def refit_params(self) -> dict[str, Any]:
         return {}
