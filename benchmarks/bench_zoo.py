@@ -1,7 +1,7 @@
 """Feature-table model zoo benchmark: every feature-table kind and their stacks, grouped CV MAE and seconds.
 
-Two tables, each cross-validated with 5 folds grouped by quake cycle (the same folds for every kind and for
-the stacks; ``lanl.train.train_table``, then ``lanl.stack.stack_runs`` over the runs):
+Two tables, each cross-validated with 5 folds grouped by quake cycle (``--folds loco``: one fold per cycle;
+the same folds for every kind and for the stacks; ``lanl.train.train_table``, then ``lanl.stack.stack_runs`` over the runs):
 
 * synthetic: the ``kernel`` features of the default synthetic dataset (``lanl.synth``, generated and ingested
   once into ``--data``, features in the feature store);
@@ -76,11 +76,11 @@ def synthetic_tables(data: Path, features_dir: Path, seed: int = 0) -> tuple[pd.
 
 
 # ----------------------------------------------------------------------------------------------- runs
-def bench_kind(name: str, table, test, runs: Path, threads: int, fold_seed: int = 0) -> dict:
+def bench_kind(name: str, table, test, runs: Path, threads: int, scheme: str = "cycle") -> dict:
     kind, params = VARIANTS.get(name, (name, {}))
     if kind in ("lgbm", "catboost", "xgboost", "mlp"):
         params = {**params, "threads": threads}
-    folds = {"scheme": "cycle", "k": 5, "seed": fold_seed}
+    folds = {"scheme": scheme, "k": 5}
     config = config_from_dict({"model": kind, "name": name, "refit": True, "folds": folds, "params": params})
     t = time.perf_counter()
     run = Run.open(train_table(table, config, test=test, runs_dir=runs))
@@ -107,13 +107,13 @@ def row(name: str, run: Run, seconds: float) -> dict:
 
 
 def bench_table(
-    title: str, table, test, runs: Path, kinds, zoos: dict[str, list[str]], threads, fold_seed
+    title: str, table, test, runs: Path, kinds, zoos: dict[str, list[str]], threads, scheme
 ) -> None:
     print(f"\n## {title}: {len(table)} windows, {table['cycle'].nunique()} cycles, "
           f"{len(table.columns) - 4} features")  # fmt: skip
     rows = {}
     for name in kinds:
-        rows[name] = r = bench_kind(name, table, test, runs, threads, fold_seed)
+        rows[name] = r = bench_kind(name, table, test, runs, threads, scheme)
         print(f"  {r['model']:<18} CV MAE {r['cv_mae']:.4f} in {r['seconds']:.1f} s", flush=True)
     stacks = []
     for label, members in zoos.items():
@@ -125,9 +125,11 @@ def bench_table(
     print_table(list(rows.values()), stacks)
 
 
-def run_zoo(tables, kinds, zoos, data: Path, features_dir: Path, runs: Path, threads=1, fold_seed=0) -> None:
+def run_zoo(
+    tables, kinds, zoos, data: Path, features_dir: Path, runs: Path, threads=1, scheme="cycle"
+) -> None:
     """The benchmark on ``tables`` (synthetic, real) with runs under ``runs``."""
-    options = (kinds, zoos, threads, fold_seed)
+    options = (kinds, zoos, threads, scheme)
     if "synthetic" in tables:
         train, test = synthetic_tables(data, features_dir)
         bench_table("synthetic (kernel features)", train, test, runs / "synthetic", *options)
@@ -165,7 +167,13 @@ def main() -> None:
     ap.add_argument("--features-dir", type=Path, default=Path("features"))
     ap.add_argument("--runs", type=Path, default=None, help="runs folder (default: a temporary one)")
     ap.add_argument("--threads", type=int, default=1, help="threads of lgbm, catboost, xgboost and mlp")
-    ap.add_argument("--fold-seed", type=int, default=0, help="seed of the cycle-grouped folds")
+    ap.add_argument(
+        "--folds",
+        dest="scheme",
+        default="cycle",
+        choices=["cycle", "loco"],
+        help="cycle: 5 folds of whole cycles (default); loco: leave one cycle out",
+    )
     args = ap.parse_args()
     os.environ.setdefault("LANL_PROGRESS", "0")
     zoos = {"all": list(args.kinds), **({"zoo": args.zoo} if args.zoo else {})}
