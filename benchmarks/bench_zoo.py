@@ -178,9 +178,8 @@ def main() -> None:
     os.environ.setdefault("LANL_PROGRESS", "0")
     zoos = {"all": list(args.kinds), **({"zoo": args.zoo} if args.zoo else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        run_zoo(
-            args.tables, args.kinds, zoos, args.data, args.features_dir, args.runs or Path(tmp), args.threads
-        )
+        runs = args.runs or Path(tmp)
+        run_zoo(args.tables, args.kinds, zoos, args.data, args.features_dir, runs, args.threads, args.scheme)
 
 
 if __name__ == "__main__":
