@@ -8,6 +8,10 @@ extraction is timed apart (the feature store makes it a one-off).
 
     python3 benchmarks/bench_models.py                       # data in data/synthetic, runs in a temp folder
     python3 benchmarks/bench_models.py --models lgbm lstm --data /tmp/synth --runs runs/bench
+    python3 benchmarks/bench_models.py --models lgbm --zoo   # and the feature-table zoo (bench_zoo.py)
+
+``--zoo`` adds every feature-table kind and their stacks, on the synthetic kernel features and on the real
+33-feature table (``benchmarks/bench_zoo.py``, which also runs alone).
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["lgbm", "cnn", "lstm"], choices=["lgbm", "cnn", "lstm"])
     ap.add_argument("--runs", type=Path, default=None, help="runs folder (default: a temporary one)")
     ap.add_argument("--features-dir", type=Path, default=Path("features"))
+    ap.add_argument("--zoo", action="store_true", help="also the feature-table zoo (bench_zoo.py)")
     args = ap.parse_args()
     os.environ.setdefault("LANL_PROGRESS", "0")
 
@@ -95,6 +100,15 @@ def main() -> None:
         from lanl.runs import Run
 
         print_table(rows, Run.open(rows[0]["run"]).metrics["n_segments"])
+        if args.zoo:
+            from bench_zoo import (  # the sibling script (benchmarks/ is on the path)
+                FEATURE_KINDS,
+                VARIANTS,
+                run_zoo,
+            )
+
+            kinds = [*FEATURE_KINDS, *VARIANTS]
+            run_zoo(["synthetic", "real"], kinds, {"all": kinds}, args.data, args.features_dir, runs / "zoo")
 
 
 if __name__ == "__main__":

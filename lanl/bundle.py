@@ -68,7 +68,7 @@ BASE_PACKAGES = {
     "matplotlib": "matplotlib",
     "pywt": "PyWavelets",
 }
-NETS = ("cnn", "lstm")
+NETS = ("cnn", "lstm", "mlp")  # the torch models
 
 
 @dataclass
@@ -185,6 +185,7 @@ def required_packages(config, assets: dict | None = None) -> dict[str, str]:
         need["lightgbm"] = "lightgbm"
     if any(m in NETS for m in config.models):
         need["torch"] = "torch"
+    need.update({m: m for m in ("catboost", "xgboost") if m in config.models})  # import name = pip name
     if any(Path(name).suffix in (".yaml", ".yml") for name in assets or {}):
         need["yaml"] = "PyYAML"
     return dict(sorted(need.items()))

@@ -35,6 +35,8 @@ from lanl.runs import Run
 REPORTS_SUBDIR = "_reports"
 BASELINE_COLOR = "0.6"
 TOP_FEATURES = 20
+# learning curves per boosting round (the nets': per epoch)
+BOOSTERS = ("lgbm", "lgbm_dask", "catboost", "xgboost")
 
 
 @dataclass
@@ -417,7 +419,7 @@ def plot_learning(runs: list[Run]):
                     label=fold if style == "-" else None,
                 )
         ax.set_title(r.name, fontsize=9)
-        ax.set_xlabel("iteration" if r.model == "lgbm" else "epoch")
+        ax.set_xlabel("iteration" if r.model in BOOSTERS else "epoch")
         ax.set_ylabel("loss (s)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import atomic_dir, write_json_atomic, write_text_atomic
-from lanl.models.base import check_xy, get_params_json
+from lanl.models.base import check_weight, check_xy, get_params_json
 from lanl.runs import Run, check_run_name, code_version
 
 METHODS = ("blend", "linear", "ridge", "lgbm")
@@ -51,17 +51,18 @@ LGBM_LEVEL2 = {
 
 
 # ------------------------------------------------------------------------------------------- level 2
-def fit_blend(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Weights w >= 0, sum(w) = 1 minimising mean |X w - y|: the linear programme
-    min sum(t) subject to -t <= X w - y <= t over (w, t), solved exactly by HiGHS."""
+def fit_blend(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """Weights w >= 0, sum(w) = 1 minimising the (sample-weighted) mean |X w - y|: the linear programme
+    min sum(s t) subject to -t <= X w - y <= t over (w, t), s the row weights, solved exactly by HiGHS."""
     from scipy import sparse
     from scipy.optimize import linprog
 
     n, m = X.shape
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
     eye = sparse.identity(n, format="csr")
     a_ub = sparse.vstack([sparse.hstack([X, -eye]), sparse.hstack([-X, -eye])], format="csr")
     res = linprog(
-        c=np.r_[np.zeros(m), np.ones(n) / n],
+        c=np.r_[np.zeros(m), s / s.sum()],
         A_ub=a_ub,
         b_ub=np.r_[y, -y],
         A_eq=np.r_[np.ones(m), np.zeros(n)][None, :],
@@ -75,11 +76,13 @@ def fit_blend(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def fit_linear(X: np.ndarray, y: np.ndarray, alpha: float, positive: bool) -> tuple[np.ndarray, float]:
+def fit_linear(
+    X: np.ndarray, y: np.ndarray, alpha: float, positive: bool, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LinearRegression, Ridge
 
     model = LinearRegression(positive=True) if positive else Ridge(alpha=alpha)
-    model.fit(X, y)
+    model.fit(X, y, sample_weight=sample_weight)
     return np.asarray(model.coef_, float), float(model.intercept_)
 
 
@@ -95,18 +98,20 @@ class Stacker(RegressorMixin, BaseEstimator):
     kind: ClassVar[str] = "stack"
     input: ClassVar[str] = "features"
 
-    def fit(self, X, y, eval_set=None) -> Stacker:
+    def fit(self, X, y, eval_set=None, sample_weight=None) -> Stacker:
         if self.method not in METHODS:
             raise LanlError(f"unknown stacking method {self.method!r}; choose one of {', '.join(METHODS)}")
         X, y = np.asarray(X, np.float64), check_xy(X, y)
+        w = check_weight(sample_weight, len(y))
         self.history_: dict[str, list[float]] = {}
         if self.method == "lgbm":
-            self.model_ = self._lgbm().fit(X, y, eval_set=eval_set)
+            self.model_ = self._lgbm().fit(X, y, eval_set=eval_set, sample_weight=w)
             self.best_iteration_ = self.model_.best_iteration_
         elif self.method == "blend":
-            self.coef_, self.intercept_ = fit_blend(X, y), 0.0
+            self.coef_, self.intercept_ = fit_blend(X, y, w), 0.0
         else:
-            self.coef_, self.intercept_ = fit_linear(X, y, self.alpha, positive=self.method == "linear")
+            positive = self.method == "linear"
+            self.coef_, self.intercept_ = fit_linear(X, y, self.alpha, positive=positive, sample_weight=w)
         return self
 
     def _lgbm(self):

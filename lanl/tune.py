@@ -131,6 +131,41 @@ SPACES: dict[str, dict[str, Float | Int | Choice]] = {
         "crop": Float(0.5, 1.0),
     },
     "lstm": {**_NET, "cell": Choice(("lstm", "gru")), "hidden": Choice((16, 32, 64)), "layers": Int(1, 2)},
+    "svr": {
+        "C": Float(0.1, 30.0, log=True),
+        "epsilon": Float(0.01, 1.0, log=True),
+        "gamma": Float(0.003, 0.3, log=True),
+    },
+    "nusvr": {"C": Float(0.1, 30.0, log=True), "nu": Float(0.1, 0.95), "gamma": Float(0.003, 0.3, log=True)},
+    "knn": {"n_neighbors": Int(5, 300, log=True), "weights": Choice(("uniform", "distance")), "p": Int(1, 2)},
+    "ridge": {"alpha": Float(1e-3, 1e4, log=True)},
+    "mlp": {
+        "lr": Float(1e-4, 1e-2, log=True),
+        "weight_decay": Float(1e-6, 1e-2, log=True),
+        "batch_size": Choice((32, 64, 128)),
+        "hidden": Choice((16, 32, 64, 128)),
+        "layers": Int(1, 3),
+        "dropout": Float(0.0, 0.5),
+        "loss": Choice(("l1", "huber")),
+        "multitask": Choice((False, True)),
+        "aux_weight": Float(0.1, 1.0, log=True, when=("multitask", True)),
+    },
+    "catboost": {
+        "learning_rate": Float(0.01, 0.2, log=True),
+        "depth": Int(3, 8),
+        "l2_leaf_reg": Float(0.3, 30.0, log=True),
+        "subsample": Float(0.5, 1.0),
+        "rsm": Float(0.2, 1.0),
+    },
+    "xgboost": {
+        "learning_rate": Float(0.005, 0.1, log=True),
+        "max_depth": Int(2, 8),
+        "min_child_weight": Float(1.0, 100.0, log=True),
+        "subsample": Float(0.5, 1.0),
+        "colsample_bytree": Float(0.1, 1.0),
+        "reg_alpha": Float(0.0, 5.0),
+        "reg_lambda": Float(0.01, 30.0, log=True),
+    },
 }
 
 

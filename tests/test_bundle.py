@@ -229,6 +229,11 @@ def test_gpu_flag_and_required_packages():
     assert need["torch"] == "torch" and need["sklearn"] == "scikit-learn" and need["lightgbm"] == "lightgbm"
     assert "torch" not in bundle.required_packages(PipelineConfig(models=["lgbm"]))
     assert bundle.kernel_metadata(gpu, None, "me/lanl-gpu")["enable_gpu"] is True
+    zoo = bundle.required_packages(PipelineConfig(models=["ridge", "mlp", "catboost", "xgboost"]))
+    assert zoo["torch"] == "torch" and zoo["catboost"] == "catboost" and zoo["xgboost"] == "xgboost"
+    assert not {"torch", "catboost", "xgboost"} & set(
+        bundle.required_packages(PipelineConfig(models=["svr"]))
+    )
 
 
 def test_script_names_missing_packages_and_old_versions(kaggle, tmp_path):

@@ -151,6 +151,35 @@ def test_cli_train_report_folds(data, tmp_path):
     assert Run.open(runs / "first").config["folds_id"] in res.output  # the run used the shared folds
 
 
+def test_cli_train_zoo_kinds_then_stack_and_report(data, tmp_path):
+    """`lanl train --model ridge` / `--model xgboost` on a feature set, then `lanl stack` and `lanl report`."""
+    from lanl.commands.tune import COMMANDS as TUNE_COMMANDS
+
+    runs = tmp_path / "runs"
+    common = ["--features", "winners", "--runs", str(runs), "--features-dir", str(tmp_path / "features")]
+    configs = {  # (top-level keys, [params]); the ridge refits on all training folds (it does not iterate)
+        "ridge": ("refit = true\n", ""),
+        "xgboost": ("", "[params]\nn_estimators = 60\nlearning_rate = 0.1\n"),
+    }
+    for kind, (top, params) in configs.items():
+        cfg = tmp_path / f"{kind}.toml"
+        cfg.write_text(top + "[folds]\nk = 3\n[segments]\nlength = 30000\n" + params)
+        res = CliRunner().invoke(
+            cli(), ["train", str(data), "--model", kind, "--config", str(cfg), "--name", kind, *common]
+        )
+        assert res.exit_code == 0, res.output
+        run = Run.open(runs / kind)
+        assert run.model == kind and run.metrics["cv_mae"] < run.metrics["baseline_mae"]
+        assert run.load_model(0).predict(np.zeros((2, run.config["n_features"]))).shape == (2,)
+    assert sorted(p.name for p in (runs / "ridge" / "models").iterdir())[0] == "fold_0.npz"
+    assert Run.open(runs / "xgboost").history["fold_0"]["stop_mae"]
+    group = _Group(commands={c.name: c for c in [*COMMANDS, *TUNE_COMMANDS]})
+    res = CliRunner().invoke(group, ["stack", str(runs / "ridge"), str(runs / "xgboost"), "--name", "zoo"])
+    assert res.exit_code == 0 and "zoo (blend" in res.output, res.output
+    res = CliRunner().invoke(group, ["report", str(runs / "ridge"), str(runs / "xgboost"), str(runs / "zoo")])
+    assert res.exit_code == 0, res.output
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -6,8 +6,9 @@ returns ``self``, learned state ends in ``_``) with:
 * ``kind`` (registry name) and ``input``: what it is fitted on -- ``"features"`` (a feature table's feature
   columns), ``"signal"`` (raw int16 windows, shape (n, length)) or ``"chunks"`` (per-chunk feature sequences,
   shape (n, steps, features));
-* ``fit(X, y, eval_set=None)``: ``eval_set=(X_stop, y_stop)`` turns early stopping on (the caller carves it out
-  of the training folds); ``predict(X)``; ``save(path)`` / ``load(path)``;
+* ``fit(X, y, eval_set=None, sample_weight=None)``: ``eval_set=(X_stop, y_stop)`` turns early stopping on (the
+  caller carves it out of the training folds; models that do not iterate ignore it); ``sample_weight``: one
+  non-negative weight per row of ``X`` (None: equal weights); ``predict(X)``; ``save(path)`` / ``load(path)``;
 * ``history_`` (learning curves: lists per metric) and ``refit_params()`` (the parameters that repeat the
   early-stopped fit on more rows without a stopping set).
 """
@@ -15,6 +16,7 @@ returns ``self``, learned state ends in ``_``) with:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import typing
 from typing import Any
 
@@ -85,3 +87,59 @@ def check_xy(X, y) -> np.ndarray:
     if len(y) < 2:
         raise LanlError(f"cannot fit on {len(y)} row(s)")
     return y
+
+
+def check_weight(sample_weight, n: int) -> np.ndarray | None:
+    """``sample_weight`` as float64, one finite non-negative weight per row and not all zero (None stays None)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise LanlError(f"sample_weight must be one weight per row: {n} rows, weights of shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise LanlError("sample_weight holds negative, NaN or infinite values")
+    if not w.any():
+        raise LanlError("sample_weight is zero on every row")
+    return w
+
+
+def check_range(where: str, checks: dict[str, tuple[float, float, float]]) -> None:
+    """LanlError naming the first parameter ``name: (value, low, high)`` outside ``[low, high]``."""
+    for name, (value, low, high) in checks.items():
+        if not low <= value <= high:
+            raise LanlError(f"{where}: {name} must be in [{low:g}, {high:g}], got {value!r}")
+
+
+def require_package(module: str, extra: str):
+    """Import an optional package, or a LanlError naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise LanlError(
+            f"{module} is not installed: it comes with the optional extra, pip install 'lanl[{extra}]'"
+        ) from None
+
+
+def feature_names(X) -> list[str]:
+    """Column names of a feature matrix (``f0``, ``f1``, ... for an array)."""
+    if isinstance(X, pd.DataFrame):
+        return [str(c) for c in X.columns]
+    return [f"f{i}" for i in range(np.asarray(X).shape[1])]
+
+
+def feature_values(X) -> np.ndarray:
+    return X.to_numpy(np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, np.float64)
+
+
+def finite_values(X, where: str) -> np.ndarray:
+    """``feature_values(X)``, or a LanlError naming the columns that hold NaN or infinite values (models that
+    cannot take them: the scikit-learn pipelines and the MLP)."""
+    values = feature_values(X)
+    bad = ~np.isfinite(values).all(axis=0)
+    if bad.any():
+        names = [n for n, b in zip(feature_names(X), bad, strict=True) if b]
+        raise LanlError(
+            f"{where} cannot take NaN or infinite features; {len(names)} column(s) hold some, e.g. "
+            f"{', '.join(names[:3])} (impute them or leave those columns out)"
+        )
+    return values

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import write_text_atomic
-from lanl.models.base import check_xy, get_params_json
+from lanl.models.base import check_weight, check_xy, feature_names, feature_values, get_params_json
 
 OBJECTIVES = {"mae": "l1", "huber": "huber", "fair": "fair"}
 
@@ -74,13 +74,13 @@ class LGBMRegressor(RegressorMixin, BaseEstimator):
             **self.extra,
         }
 
-    def fit(self, X, y, eval_set=None, callbacks=(), sample_weight=None) -> LGBMRegressor:
-        """Fit on ``X`` (DataFrame or array); with ``eval_set=(X_stop, y_stop)``, stop early on its MAE;
-        ``sample_weight``: one weight per row of ``X``."""
+    def fit(self, X, y, eval_set=None, sample_weight=None, callbacks=()) -> LGBMRegressor:
+        """Fit on ``X`` (DataFrame or array), rows weighted by ``sample_weight``; with
+        ``eval_set=(X_stop, y_stop)``, stop early on its (unweighted) MAE."""
         y = check_xy(X, y)
+        weight = check_weight(sample_weight, len(y))
         self.feature_names_in_ = _names(X)
         self.n_features_in_ = len(self.feature_names_in_)
-        weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
         train = lgb.Dataset(
             _values(X), y, weight=weight, feature_name=self.feature_names_in_, free_raw_data=True
         )
@@ -156,11 +156,4 @@ class LGBMRegressor(RegressorMixin, BaseEstimator):
             raise LanlError("this LGBMRegressor is not fitted yet")
 
 
-def _names(X) -> list[str]:
-    if isinstance(X, pd.DataFrame):
-        return [str(c) for c in X.columns]
-    return [f"f{i}" for i in range(np.asarray(X).shape[1])]
-
-
-def _values(X) -> np.ndarray:
-    return X.to_numpy(np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, np.float64)
+_names, _values = feature_names, feature_values  # the names lgbm_dask imports

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
-from lanl.models.base import check_xy
+from lanl.models.base import check_weight, check_xy
 from lanl.models.lgbm import LGBMRegressor, _names, _values
 
 
@@ -51,8 +51,9 @@ class DaskLGBMRegressor(LGBMRegressor):
         params = {k: v for k, v in self.lgb_params().items() if k != "num_threads"}
         return {**params, "n_estimators": self.n_estimators, "tree_learner": "data", "n_jobs": None}
 
-    def fit(self, X, y, eval_set=None, callbacks=()) -> DaskLGBMRegressor:
-        """Fit on the cluster; with ``eval_set=(X_stop, y_stop)`` keep the early-stopping iteration."""
+    def fit(self, X, y, eval_set=None, sample_weight=None, callbacks=()) -> DaskLGBMRegressor:
+        """Fit on the cluster (rows weighted by ``sample_weight``); with ``eval_set=(X_stop, y_stop)`` keep the
+        early-stopping iteration."""
         import lightgbm.dask
 
         from lanl.distributed import connect
@@ -60,15 +61,17 @@ class DaskLGBMRegressor(LGBMRegressor):
         if callbacks:
             raise LanlError("lgbm_dask takes no lightgbm callbacks (they would run on every worker)")
         y = check_xy(X, y)
+        weight = check_weight(sample_weight, len(y))
         self.feature_names_in_ = _names(X)
         self.n_features_in_ = len(self.feature_names_in_)
         frame = pd.DataFrame(_values(X), columns=self.feature_names_in_)
         with connect(self.scheduler, n_workers=self.workers) as client:
-            X_parts, y_parts = spread(client, frame, pd.Series(y), self.partitions)
+            w = None if weight is None else pd.Series(weight)
+            X_parts, y_parts, w_parts = spread(client, frame, pd.Series(y), self.partitions, weight=w)
             model = lightgbm.dask.DaskLGBMRegressor(client=client, **self.dask_params())
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
-                model.fit(X_parts, y_parts)
+                model.fit(X_parts, y_parts, sample_weight=w_parts)
             self.booster_ = model.booster_
         self._early_stop(eval_set)
         return self
@@ -90,23 +93,27 @@ class DaskLGBMRegressor(LGBMRegressor):
             raise LanlError("this DaskLGBMRegressor is not fitted yet")
 
 
-def spread(client, X: pd.DataFrame, y: pd.Series, partitions: int = 0):
-    """(X, y) as dask DataFrame/Series of ``partitions`` row blocks (0: one per worker), block k scattered
-    to worker k mod n: lightgbm.dask trains one LightGBM machine per worker holding data."""
+def spread(client, X: pd.DataFrame, y: pd.Series, partitions: int = 0, *, weight: pd.Series | None = None):
+    """(X, y, weight) as dask collections of ``partitions`` row blocks (0: one per worker), block k of each
+    scattered to worker k mod n (``weight`` None stays None): lightgbm.dask trains one LightGBM machine per
+    worker holding data."""
     import dask.dataframe as dd
 
     workers = sorted(client.scheduler_info()["workers"])
     size = math.ceil(len(X) / max(1, partitions or len(workers)))
     starts = range(0, len(X), size)
-    X_futures, y_futures = [], []
+    parts = [X, y] + ([weight] if weight is not None else [])
+    futures: list[list] = [[] for _ in parts]
     for start, worker in zip(starts, cycle(workers)):
         rows = slice(start, start + size)
-        X_futures.append(client.scatter(X.iloc[rows], workers=[worker], hash=False))
-        y_futures.append(client.scatter(y.iloc[rows], workers=[worker], hash=False))
+        for frame, out in zip(parts, futures, strict=True):
+            out.append(client.scatter(frame.iloc[rows], workers=[worker], hash=False))
     divisions = [*starts, len(X) - 1]
-    X_dask = dd.from_delayed(X_futures, meta=X.iloc[:0], divisions=divisions)
-    y_dask = dd.from_delayed(y_futures, meta=y.iloc[:0], divisions=divisions)
-    return X_dask, y_dask
+    spread_parts = [
+        dd.from_delayed(f, meta=frame.iloc[:0], divisions=divisions)
+        for frame, f in zip(parts, futures, strict=True)
+    ]
+    return spread_parts[0], spread_parts[1], spread_parts[2] if weight is not None else None
 
 
 def stop_curve(booster, X: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -18,13 +18,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import atomic_path
-from lanl.models.base import check_xy, get_params_json
+from lanl.models.base import check_weight, check_xy, get_params_json
 from lanl.models.torch_loop import (
     LOSSES,
     Checkpoint,
     CosineSchedule,
     EarlyStopping,
     History,
+    RowLoss,
     fit_loop,
     loss_function,
     predict_batches,
@@ -64,11 +65,25 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
     def _build_net(self) -> torch.nn.Module:
         raise NotImplementedError
 
+    def _losses(self) -> tuple[RowLoss, RowLoss | None]:
+        """(training loss, stopping-set score; None: the training loss)."""
+        return loss_function(self.loss), None
+
+    def _head(self, out: torch.Tensor) -> torch.Tensor:
+        """The prediction (scaled target) from the net's output."""
+        return out
+
     # ---------------------------------------------------------------------------------------------- fit
-    def fit(self, X, y, eval_set=None) -> TorchRegressor:
-        """Fit on ``X``; with ``eval_set=(X_stop, y_stop)``, stop early and keep the best epoch's weights."""
-        self._check_params()
+    def fit(self, X, y, eval_set=None, sample_weight=None) -> TorchRegressor:
+        """Fit on ``X``, rows weighted by ``sample_weight``; with ``eval_set=(X_stop, y_stop)``, stop early and
+        keep the best epoch's weights."""
         y = check_xy(X, y)
+        return self._fit(X, y, eval_set, check_weight(sample_weight, len(y)))
+
+    def _fit(self, X, y: np.ndarray, eval_set, weight: np.ndarray | None, aux: np.ndarray | None = None):
+        """The fit itself; ``aux`` (rows, heads), when given, holds further training targets, as the net's
+        further outputs are trained on them (the subclass's losses say how)."""
+        self._check_params()
         with torch_runtime(self.threads, self.seed, self.device) as device:
             self._fit_inputs(X)
             self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
@@ -80,18 +95,24 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
             )
             if self.schedule == "cosine":
                 callbacks.append(CosineSchedule(optimizer, self.epochs))
+            targets = self._scaled(y, device)
+            if aux is not None:
+                targets = torch.column_stack([targets, torch.tensor(aux, dtype=torch.float32, device=device)])
+            loss, valid_loss = self._losses()
             state = fit_loop(
                 self.net_,
                 self._fetcher(X, device),
-                self._scaled(y, device),
+                targets,
                 valid=self._valid(eval_set, device),
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 optimizer=optimizer,
-                loss=loss_function(self.loss),
+                loss=loss,
                 generator=torch.Generator().manual_seed(self.seed),
                 callbacks=callbacks,
                 desc=self.kind,
+                weight=_mean_one(weight, device),
+                valid_loss=valid_loss,
             )
             self.net_.to("cpu")
         self.best_epoch_ = checkpoint.best_epoch if eval_set is not None else state.epoch
@@ -124,7 +145,7 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
             raise LanlError(f"this {type(self).__name__} is not fitted yet")
         with torch_runtime(self.threads, self.seed, "cpu") as device:
             out = predict_batches(self.net_, self._fetcher(X, device), len(X), max(self.batch_size, 32))
-        return out.numpy().astype(np.float64) * self.y_scale_ + self.y_mean_
+        return self._head(out).numpy().astype(np.float64) * self.y_scale_ + self.y_mean_
 
     def refit_params(self) -> dict[str, Any]:
         return {"epochs": max(1, self.best_epoch_), "patience": 0}
@@ -160,6 +181,12 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
         model.net_.load_state_dict(doc["state_dict"])
         model.history_ = doc["history"]
         return model
+
+
+def _mean_one(weight: np.ndarray | None, device) -> torch.Tensor | None:
+    if weight is None:
+        return None
+    return torch.tensor(weight / weight.mean(), dtype=torch.float32, device=device)
 
 
 def _to_saved(value):

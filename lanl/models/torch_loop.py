@@ -6,6 +6,10 @@ callback after every epoch: :class:`History` records the learning curves, :class
 the stopping-set loss has not improved for ``patience`` epochs, :class:`Checkpoint` keeps (and optionally
 writes) the best weights and restores them at the end. A progress bar shows the running loss.
 
+Losses are :class:`RowLoss` modules: ``loss(pred, target, weight=None)``, the mean over rows of a per-row loss,
+weighted when the caller gives sample weights (scaled to a mean of 1 over the training rows, so a batch's loss is
+the plain mean of weight x loss). The stopping set is scored unweighted, by ``valid_loss`` (default ``loss``).
+
 ``torch_runtime`` sets the thread count, the device and deterministic kernels for one fit and restores the
 previous settings afterwards (no global state changed at import or left behind).
 """
@@ -134,8 +138,30 @@ class CosineSchedule(Callback):
             group["lr"] = lr * factor
 
 
-def loss_function(name: str) -> torch.nn.Module:
-    return {"l1": torch.nn.L1Loss(), "huber": torch.nn.HuberLoss(delta=1.0)}[name]
+class RowLoss(torch.nn.Module):
+    """Mean over rows of ``rows(pred, target)`` (a loss per row), weighted by ``weight`` when given."""
+
+    def rows(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, pred, target, weight: torch.Tensor | None = None) -> torch.Tensor:
+        per_row = self.rows(pred, target)
+        return per_row.mean() if weight is None else (per_row * weight).mean()
+
+
+class ElementLoss(RowLoss):
+    """``l1`` or ``huber`` (delta 1) between a prediction and its target, per row."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.element = {"l1": torch.nn.L1Loss, "huber": torch.nn.HuberLoss}[name](reduction="none")
+
+    def rows(self, pred, target):
+        return self.element(pred, target)
+
+
+def loss_function(name: str) -> RowLoss:
+    return ElementLoss(name)
 
 
 def fit_loop(
@@ -147,19 +173,25 @@ def fit_loop(
     epochs: int,
     batch_size: int,
     optimizer: torch.optim.Optimizer,
-    loss: torch.nn.Module,
+    loss: RowLoss,
     generator: torch.Generator,
     callbacks: list[Callback],
     desc: str = "train",
+    weight: torch.Tensor | None = None,
+    valid_loss: RowLoss | None = None,
 ) -> LoopState:
-    """Train ``net`` for up to ``epochs`` epochs; returns the final state (callbacks hold the rest)."""
+    """Train ``net`` for up to ``epochs`` epochs (rows weighted by ``weight``, mean 1, when given); the
+    stopping set is scored by ``valid_loss`` (default ``loss``). Returns the final state (callbacks hold the
+    rest)."""
     state = LoopState(net)
     n_batches = math.ceil(len(y) / batch_size)
+    score = valid_loss or loss
     with progress(total=epochs * n_batches, desc=desc, unit="batch") as bar:
         for epoch in range(1, epochs + 1):
             state.epoch = epoch
-            state.train_loss = _train_epoch(net, fetch, y, batch_size, optimizer, loss, generator, bar)
-            state.valid_loss = evaluate(net, *valid, loss, batch_size) if valid is not None else math.nan
+            batches = (fetch, y, weight, batch_size)
+            state.train_loss = _train_epoch(net, batches, optimizer, loss, generator, bar)
+            state.valid_loss = evaluate(net, *valid, score, batch_size) if valid is not None else math.nan
             bar.set_postfix(loss=f"{state.train_loss:.3f}", stop=f"{state.valid_loss:.3f}", refresh=False)
             for cb in callbacks:
                 cb.on_epoch_end(state)
@@ -170,14 +202,15 @@ def fit_loop(
     return state
 
 
-def _train_epoch(net, fetch, y, batch_size, optimizer, loss, generator, bar) -> float:
+def _train_epoch(net, batches, optimizer, loss, generator, bar) -> float:
+    fetch, y, weight, batch_size = batches
     net.train()
     order = torch.randperm(len(y), generator=generator).numpy()
     total = 0.0
     for lo in range(0, len(order), batch_size):
         idx = np.sort(order[lo : lo + batch_size])
         optimizer.zero_grad(set_to_none=True)
-        batch_loss = loss(net(fetch(idx)), y[idx])
+        batch_loss = loss(net(fetch(idx)), y[idx], None if weight is None else weight[idx])
         batch_loss.backward()
         optimizer.step()
         total += float(batch_loss.detach()) * len(idx)
@@ -192,5 +225,5 @@ def predict_batches(net: torch.nn.Module, fetch: Fetch, n: int, batch_size: int)
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def evaluate(net, fetch: Fetch, y: torch.Tensor, loss: torch.nn.Module, batch_size: int) -> float:
+def evaluate(net, fetch: Fetch, y: torch.Tensor, loss: RowLoss, batch_size: int) -> float:
     return float(loss(predict_batches(net, fetch, len(y), batch_size), y))
