@@ -264,7 +264,8 @@ def fit_fold(
 ):
     """One fold: plan the shift remedies (if any) on the training rows, fit the target on the training rows,
     early-stop on an inner split of them (the same stopping cycles for every model: they depend on the fold
-    only), optionally refit on all of them, predict."""
+    only), optionally refit on all of them, predict. A model that does not stop early (``early_stopping =
+    False``: the scikit-learn kinds) fits on all the training rows at once."""
     t0 = time.perf_counter()
     X, labels, cycles, train_idx, valid_idx = fold_set
     weights, plan = None, None
@@ -278,14 +279,20 @@ def fit_fold(
         target = Target("fraction") if "fraction" in plan.remedies else target
     target.fit(labels[train_idx], cycles[train_idx])
     y = target.transform(labels[train_idx], cycles[train_idx])
-    fit_pos, stop_pos = inner_split(cycles[train_idx], by_cycle=by_cycle, fraction=stop_fraction, seed=k)
-    stop_set = (take(X, train_idx[stop_pos]), y[stop_pos])
-    fitted = clone(model).fit(
-        take(X, train_idx[fit_pos]), y[fit_pos], eval_set=stop_set, **_w(weights, fit_pos)
-    )
+    # the multitask heads read the rows' cycles (time since the last quake), in seconds: ttf targets only
+    with_cycles = getattr(model, "uses_cycles", False) and target.kind == "ttf"
+    if not getattr(model, "early_stopping", True):  # nothing to stop early: every training row fits it
+        fitted = clone(model).fit(take(X, train_idx), y, **_w(weights), **_c(with_cycles, cycles[train_idx]))
+        refit = False
+    else:
+        fit_pos, stop_pos = inner_split(cycles[train_idx], by_cycle=by_cycle, fraction=stop_fraction, seed=k)
+        stop_set = (take(X, train_idx[stop_pos]), y[stop_pos])
+        extra = {**_w(weights, fit_pos), **_c(with_cycles, cycles[train_idx[fit_pos]])}
+        fitted = clone(model).fit(take(X, train_idx[fit_pos]), y[fit_pos], eval_set=stop_set, **extra)
     history, best = fitted.history_, _best(fitted)
     if refit:
-        fitted = clone(model).set_params(**fitted.refit_params()).fit(take(X, train_idx), y, **_w(weights))
+        extra = {**_w(weights), **_c(with_cycles, cycles[train_idx])}
+        fitted = clone(model).set_params(**fitted.refit_params()).fit(take(X, train_idx), y, **extra)
     pred = target.inverse(fitted.predict(take(X, valid_idx)))
     test_pred = _predict_test(fitted, X_test, target, plan) if X_test is not None else None
     baseline = float(np.median(labels[train_idx]))
@@ -308,6 +315,10 @@ def _w(weights: np.ndarray | None, pos: np.ndarray | None = None) -> dict:
     if weights is None:
         return {}
     return {"sample_weight": weights if pos is None else weights[pos]}
+
+
+def _c(with_cycles: bool, cycles: np.ndarray) -> dict:
+    return {"cycles": cycles} if with_cycles else {}
 
 
 def _predict_test(fitted, X_test, target: Target, plan: ShiftPlan | None) -> np.ndarray:

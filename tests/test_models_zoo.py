@@ -328,3 +328,17 @@ def test_two_trial_study_and_run_folder(kind, table, tmp_path):
     assert sorted(p.suffix for p in (run.root / "models").iterdir()) == [SUFFIX[kind]] * 3
     fold = run.load_model(1)
     assert fold.predict(test[FEATURES]).shape == (len(test),)
+
+
+def test_cross_validation_fits_without_a_stopping_set_and_feeds_the_multitask_cycles(table):
+    """The scikit-learn kinds fit on all of a fold's training rows (nothing to stop early); the multitask MLP
+    gets its fit rows' cycles under the ttf target (both auxiliary heads), not under the fraction target."""
+    folds = make_folds(table, FoldSpec("cycle", 3, 0))
+    ridge = cross_validate(model("ridge"), table[FEATURES], table, folds)
+    for r in ridge.folds:
+        train_rows = len(table) - len(r.valid_idx)
+        assert r.model.pipeline_.named_steps["scale"].n_samples_seen_ == train_rows
+    mlp = cross_validate(model("mlp", multitask=True), table[FEATURES], table, folds)
+    assert all(r.model.aux_heads_ == ["close", "since"] for r in mlp.folds)
+    frac = cross_validate(model("mlp", multitask=True), table[FEATURES], table, folds, target="fraction")
+    assert all(r.model.aux_heads_ == ["close"] for r in frac.folds)
