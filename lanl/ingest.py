@@ -12,9 +12,10 @@ same size, mtime and fingerprint is a no-op.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
-import io
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ SEGMENT_LENGTH = 150_000
 CHUNK_BYTES = 32 << 20
 _MAX_LINE = 1 << 12
 _JUMP_CAP = 256
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,8 +54,12 @@ def ingest(
     force: bool = False,
     chunk_bytes: int = CHUNK_BYTES,
     segment_length: int = SEGMENT_LENGTH,
+    rises: str = "error",
 ) -> IngestResult:
-    """Parse, validate and cache ``DATA/train.csv`` and the test segments; return the opened cache."""
+    """Parse, validate and cache ``DATA/train.csv`` and the test segments; return the opened cache.
+
+    ``rises="warn"`` keeps upward time_to_failure jumps that are no quake (see :class:`Quakes`) inside their
+    cycle with a warning, instead of stopping with an error naming the line."""
     t0 = time.perf_counter()
     layout = DataLayout(data_dir)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(data_dir)
@@ -64,7 +70,7 @@ def ingest(
     if not force and old is not None and old.get("sources") == sources:
         return IngestResult(SignalCache.open(cache_dir), True, time.perf_counter() - t0)
     with atomic_dir(cache_dir) as tmp:
-        rows, cycle_starts = ingest_train(train_src, tmp, chunk_bytes=chunk_bytes)
+        rows, cycle_starts = ingest_train(train_src, tmp, chunk_bytes=chunk_bytes, rises=rises)
         ingest_test(test_ids, test_srcs, tmp / "test_signal.i16", segment_length)
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -120,28 +126,40 @@ def _read_into(f, buf: np.ndarray, offset: int, nbytes: int) -> int:
     return got
 
 
-def ingest_train(src: Source, out_dir: Path, *, chunk_bytes: int = CHUNK_BYTES) -> tuple[int, list[int]]:
+def ingest_train(
+    src: Source, out_dir: Path, *, chunk_bytes: int = CHUNK_BYTES, rises: str = "error"
+) -> tuple[int, list[int]]:
     """Stream ``src`` into ``out_dir/signal.i16`` and ``ttf.f64``; return (rows, cycle start rows).
 
-    Two byte buffers alternate: while numba parses one, a thread reads the next chunk into the other.
+    ``rises``: what an upward time_to_failure jump that is not a quake (see :class:`Quakes`) is: ``"error"``
+    (a DataError naming its line) or ``"warn"`` (logged; the row starts no cycle).
     """
-    n_pieces = max(2, numba.get_num_threads() * 2)
-    cap = (chunk_bytes + _MAX_LINE) // n_pieces // 4 + _MAX_LINE
-    sig = np.empty((n_pieces, cap), np.int16)
-    ttf = np.empty((n_pieces, cap), np.float64)
-    jumps = np.empty((n_pieces, _JUMP_CAP), np.int64)
-    bufs = [np.empty(chunk_bytes + _MAX_LINE, np.uint8) for _ in range(2)]
-    rows, cycle_starts, prev_last = 0, [0], np.inf
+    sink = _TrainSink(out_dir, src.name, chunk_bytes, Quakes(src.name, rises))
     with (
         src.open() as f,
-        DirectWriter(out_dir / "signal.i16") as fs,
-        DirectWriter(out_dir / "ttf.f64") as ft,
-        cf.ThreadPoolExecutor(1) as pool,
+        sink,
         progress(total=src.size(), desc=f"ingest {Path(src.name).name}", unit="B", unit_scale=True) as bar,
     ):
         header = f.readline(_MAX_LINE)
         _check_header(header, TRAIN_HEADER, src.name)
         bar.update(len(header))
+        for buf, cut in _chunks(f, chunk_bytes, src.name, lambda: sink.rows):
+            sink.add(buf, cut)
+            bar.update(cut)
+            bar.set_postfix(rows=f"{sink.rows:,}", refresh=False)
+    if sink.rows == 0:
+        raise DataError(src.name, "no data rows after the header", line=2)
+    sink.quakes.report()
+    return sink.rows, sink.quakes.starts
+
+
+def _chunks(f, chunk_bytes: int, name: str, rows_done):
+    """Yield (buffer, cut): chunks of ``f`` cut after their last newline (the rest carried into the next).
+
+    Two byte buffers alternate: while the caller parses one, a thread reads the next chunk into the other.
+    ``rows_done()`` gives the rows parsed so far, to name the line of a truncated or overlong last line."""
+    bufs = [np.empty(chunk_bytes + _MAX_LINE, np.uint8) for _ in range(2)]
+    with cf.ThreadPoolExecutor(1) as pool:
         k, carry = 0, 0
         pending = pool.submit(_read_into, f, bufs[0], 0, chunk_bytes)
         while True:
@@ -150,93 +168,163 @@ def ingest_train(src: Source, out_dir: Path, *, chunk_bytes: int = CHUNK_BYTES) 
             filled, eof = carry + got, got == 0
             cut = int(csvparse.last_newline(buf, filled)) + 1
             if eof and cut < filled:
-                raise DataError(src.name, "last line is truncated (no newline at end of file)", line=rows + 2)
+                raise DataError(
+                    name, "last line is truncated (no newline at end of file)", line=rows_done() + 2
+                )
             if cut == 0 and filled >= chunk_bytes:
-                raise DataError(src.name, f"line longer than {chunk_bytes} bytes", line=rows + 2)
+                raise DataError(name, f"line longer than {chunk_bytes} bytes", line=rows_done() + 2)
             carry = filled - cut
             bufs[k ^ 1][:carry] = buf[cut:filled]
             if not eof:
                 pending = pool.submit(_read_into, f, bufs[k ^ 1], carry, chunk_bytes)
-            for piece_sig, piece_ttf, piece_jumps in _parse_chunk(
-                buf, cut, sig, ttf, jumps, n_pieces, src.name, rows
-            ):
-                if len(piece_ttf) == 0:
-                    continue
-                if piece_ttf[0] > prev_last:
-                    cycle_starts.append(rows)
-                cycle_starts.extend(rows + j for j in piece_jumps)
-                prev_last = piece_ttf[-1]
-                fs.append(piece_sig)
-                ft.append(piece_ttf)
-                rows += len(piece_ttf)
-            bar.update(cut)
-            bar.set_postfix(rows=f"{rows:,}", refresh=False)
+            yield buf, cut
             if eof:
-                break
+                return
             k ^= 1
-    if rows == 0:
-        raise DataError(src.name, "no data rows after the header", line=2)
-    return rows, cycle_starts
+
+
+class _TrainSink:
+    """Where parsed train rows go: the cache files and the quake cycles; ``add`` parses one chunk."""
+
+    def __init__(self, out_dir: Path, name: str, chunk_bytes: int, quakes: Quakes):
+        self.out_dir, self.name, self.quakes, self.rows = out_dir, name, quakes, 0
+        self.n_pieces = max(2, numba.get_num_threads() * 2)
+        cap = (chunk_bytes + _MAX_LINE) // self.n_pieces // 4 + _MAX_LINE  # a line takes at least 4 bytes
+        self.sig = np.empty((self.n_pieces, cap), np.int16)
+        self.ttf = np.empty((self.n_pieces, cap), np.float64)
+        self.jumps = np.empty((self.n_pieces, _JUMP_CAP), np.int64)
+        self._files = contextlib.ExitStack()
+
+    def __enter__(self) -> _TrainSink:
+        self.writers = [
+            self._files.enter_context(DirectWriter(self.out_dir / f)) for f in ("signal.i16", "ttf.f64")
+        ]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._files.__exit__(*exc)
+
+    def add(self, buf: np.ndarray, cut: int) -> None:
+        pieces = _parse_chunk(buf, cut, self.sig, self.ttf, self.jumps, self.n_pieces, self.name, self.rows)
+        for piece_sig, piece_ttf, piece_jumps in pieces:
+            if len(piece_ttf) == 0:
+                continue
+            self.quakes.add(piece_ttf, piece_jumps, self.rows)
+            self.writers[0].append(piece_sig)
+            self.writers[1].append(piece_ttf)
+            self.rows += len(piece_ttf)
+
+
+class Quakes:
+    """The quake cycles of a train file, from its upward time_to_failure jumps.
+
+    A quake is a jump from a near-zero time_to_failure to a cycle-length one: the value before the jump is at
+    most ``MAX_FRACTION`` of the value after it, and the jump is at least ``MIN_RISE`` seconds (lab cycles
+    last seconds; the real file's jumps go from ~0.001 s to 7-16 s). Any other rise (a glitch of a few ms,
+    a cycle recorded backwards) is an error naming its line, or with ``rises="warn"`` a logged warning and
+    no new cycle."""
+
+    MAX_FRACTION = 0.5
+    MIN_RISE = 0.1
+    RISES = ("error", "warn")
+
+    def __init__(self, name: str, rises: str = "error"):
+        if rises not in self.RISES:
+            raise LanlError(f"rises must be one of {', '.join(self.RISES)}, got {rises!r}")
+        self.name, self.rises = name, rises
+        self.starts: list[int] = [0]
+        self.prev = np.inf
+        self.ignored: list[int] = []  # lines of the rises taken as glitches (rises="warn"), the first few
+        self.n_ignored = 0
+
+    def add(self, t: np.ndarray, jumps: list[int], row0: int) -> None:
+        """Rows ``t`` (starting at row ``row0``), rising at the rows ``jumps`` (within ``t``) and perhaps at 0."""
+        at = np.asarray(([0] if t[0] > self.prev else []) + list(jumps), np.int64)
+        if at.size:
+            before = np.where(at > 0, t[np.maximum(at - 1, 0)], self.prev)
+            after = t[at]
+            quake = (after - before >= self.MIN_RISE) & (before <= self.MAX_FRACTION * after)
+            if not quake.all():
+                self._glitches(row0 + at[~quake], before[~quake], after[~quake])
+            self.starts.extend((row0 + at[quake]).tolist())
+        self.prev = float(t[-1])
+
+    def _glitches(self, rows: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
+        line = int(rows[0]) + 2
+        if self.rises == "error":
+            raise DataError(
+                self.name,
+                f"time_to_failure rises from {float(before[0])!r} to {float(after[0])!r}, which is no quake (a quake "
+                "jumps from near 0 to a cycle length); fix the row, or ingest with --ttf-rises warn to keep "
+                "it inside its cycle",
+                line=line,
+            )
+        self.n_ignored += len(rows)
+        self.ignored.extend(int(r) + 2 for r in rows[: max(0, 5 - len(self.ignored))])
+
+    def report(self) -> None:
+        if self.n_ignored:
+            lines = ", ".join(map(str, self.ignored)) + (
+                ", ..." if self.n_ignored > len(self.ignored) else ""
+            )
+            log.warning(
+                "%s: %s rise(s) of time_to_failure that are no quake, kept inside their cycle (lines %s)",
+                self.name,
+                f"{self.n_ignored:,}",
+                lines,
+            )
 
 
 def _parse_chunk(buf, cut, sig, ttf, jumps, n_pieces, name, rows_before):
-    """Parse ``buf[:cut]`` in parallel pieces; return per piece (signal rows, ttf rows, upward-jump rows)."""
+    """Parse ``buf[:cut]`` in parallel pieces; return per piece (signal rows, ttf rows, upward-jump rows).
+
+    Every line is validated by the same kernel; the values it leaves to Python (more digits or a larger
+    power of ten than its exact fast path takes) are converted exactly and checked here. The first bad line
+    of the chunk, whichever check finds it, is the one named."""
     if cut == 0:
         return []
     bounds = csvparse.split_lines(buf, cut, n_pieces)
     res = csvparse.parse_train(buf, bounds, sig, ttf, csvparse.pow10(), jumps)
-    bad = np.flatnonzero(res[:, 1] != csvparse.OK)
-    if bad.size:
-        k = bad[0]
-        if res[k, 1] == csvparse.SLOW:
-            return [_parse_chunk_exact(buf, cut, name, rows_before)]
-        line = 1 + rows_before + int(res[:k, 0].sum() + res[k, 0]) + 1
-        raise DataError(name, csvparse.MESSAGES[int(res[k, 1])], line=line)
+    first_line = 2 + rows_before + np.concatenate([[0], np.cumsum(res[:, 0])])  # each piece's first row
     out = []
     for k in range(n_pieces):
-        n, nj = int(res[k, 0]), int(res[k, 3])
-        if nj > _JUMP_CAP:  # more quakes in one piece than recorded: find them all with numpy
-            t = ttf[k, :n]
+        n, line0, t = int(res[k, 0]), int(first_line[k]), ttf[k, : res[k, 0]]
+        if res[k, 4]:
+            _convert_slow(buf, t, name, line0)
+        if res[k, 1] != csvparse.OK:
+            raise DataError(name, csvparse.MESSAGES[int(res[k, 1])], line=line0 + n)
+        if res[k, 4] or res[k, 3] > _JUMP_CAP:  # jumps not (all) recorded: find them with numpy
             piece_jumps = (np.flatnonzero(t[1:] > t[:-1]) + 1).tolist()
         else:
-            piece_jumps = jumps[k, :nj].tolist()
-        out.append((sig[k, :n], ttf[k, :n], piece_jumps))
+            piece_jumps = jumps[k, : res[k, 3]].tolist()
+        out.append((sig[k, :n], t, piece_jumps))
     return out
 
 
-def _parse_chunk_exact(buf, cut, name, rows_before):
-    """Slow exact path for values with more digits than the fast path handles: pyarrow's CSV parser."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(buf[:cut].tobytes()),
-            read_options=pacsv.ReadOptions(column_names=["a", "t"]),
-            convert_options=pacsv.ConvertOptions(column_types={"a": pa.int16(), "t": pa.float64()}),
-        )
-    except pa.ArrowInvalid as exc:
-        raise DataError(name, f"unparseable data in the block after line {rows_before + 1}: {exc}") from None
-    a = table.column("a").to_numpy()
-    t = table.column("t").to_numpy()
-    for problem, mask in (("time_to_failure is NaN", np.isnan(t)), ("time_to_failure is negative", t < 0)):
-        if mask.any():
-            raise DataError(name, problem, line=1 + rows_before + int(np.argmax(mask)) + 1)
-    return a, t, (np.flatnonzero(t[1:] > t[:-1]) + 1).tolist()
+def _convert_slow(buf, t: np.ndarray, name: str, line0: int) -> None:
+    """Replace the marked values of ``t`` (rows from line ``line0``) by their exact doubles; an infinite or
+    negative one is a DataError naming its line, as the fast path names a negative one."""
+    rows = np.flatnonzero(t < 0)
+    values = csvparse.slow_texts(buf, t[rows])
+    bad = (values < 0) | np.isinf(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        code = csvparse.NEGATIVE if values[i] < 0 else csvparse.INFINITE
+        raise DataError(name, csvparse.MESSAGES[code], line=line0 + int(rows[i]))
+    t[rows] = values + 0.0  # -0.0 reads as 0.0, as on the fast path
 
 
 # -------------------------------------------------------------------------------------------- test segments
 
 
 def ingest_test(ids: list[str], srcs: dict[str, Source], out: Path, segment_length: int) -> None:
-    """Parse every test segment, in ``ids`` order, into one (n, segment_length) int16 file."""
+    """Parse every test segment, in ``ids`` order, into one (n, segment_length) little-endian int16 file,
+    written in order (a full disk is then an OSError naming the file, not a fault on a mapped page)."""
     if not ids:
         return
-    mm = np.memmap(out, dtype="<i2", mode="w+", shape=(len(ids), segment_length))
-    for k, seg_id in enumerate(progress(ids, desc="ingest test segments", unit="seg")):
-        mm[k] = parse_test_segment(srcs[seg_id], segment_length)
-    mm.flush()
-    del mm
+    with DirectWriter(out) as writer:
+        for seg_id in progress(ids, desc="ingest test segments", unit="seg"):
+            writer.append(parse_test_segment(srcs[seg_id], segment_length).astype("<i2", copy=False))
 
 
 def parse_test_segment(src: Source, segment_length: int = SEGMENT_LENGTH) -> np.ndarray:
@@ -262,7 +350,9 @@ def parse_test_segment(src: Source, segment_length: int = SEGMENT_LENGTH) -> np.
     if bad.size:
         k = bad[0]
         line = 1 + int(offsets[k] + res[k, 0]) + 1
-        raise DataError(src.name, csvparse.MESSAGES[int(res[k, 1])].replace("acoustic_data", "value"), line=line)
+        raise DataError(
+            src.name, csvparse.MESSAGES[int(res[k, 1])].replace("acoustic_data", "value"), line=line
+        )
     return out
 
 
