@@ -27,7 +27,7 @@ from lanl import __version__, csvparse
 from lanl.cache import FORMAT_VERSION, MANIFEST, SignalCache, default_cache_dir, read_manifest
 from lanl.directio import DirectWriter
 from lanl.errors import DataError, LanlError
-from lanl.fsutil import atomic_dir, write_json_atomic
+from lanl.fsutil import atomic_dir, sweep_temps, write_json_atomic
 from lanl.layout import DataLayout, Source, describe_test, match_test_ids, read_sample_submission
 from lanl.progress import progress
 
@@ -63,6 +63,7 @@ def ingest(
     t0 = time.perf_counter()
     layout = DataLayout(data_dir)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(data_dir)
+    sweep_temps(cache_dir)  # what interrupted ingests left (the cache itself may be up to date)
     train_src = layout.train()
     test_ids, test_srcs, sample = _resolve_test(layout)
     sources = {"train": train_src.describe(), "test": describe_test(test_srcs, sample)}

@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
-from lanl.fsutil import atomic_dir, write_json_atomic, write_text_atomic
+from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet, write_text_atomic
 from lanl.models.base import check_xy, get_params_json
 from lanl.runs import Run, check_run_name, code_version
 
@@ -295,8 +295,8 @@ def write_stack(run_dir: Path, record: dict, metrics: dict, result, folds) -> Pa
         write_json_atomic(tmp / "metrics.json", metrics)
         write_json_atomic(tmp / "folds.json", folds.to_json())
         write_json_atomic(tmp / "history.json", {})
-        result.oof.to_parquet(tmp / "oof.parquet", index=False)
-        result.test_pred.to_parquet(tmp / "test_pred.parquet", index=False)
+        write_parquet(result.oof, tmp / "oof.parquet")
+        write_parquet(result.test_pred, tmp / "test_pred.parquet")
         (tmp / "models").mkdir()
         for r in result.folds:
             r.model.save(tmp / "models" / f"fold_{r.fold}.json")
