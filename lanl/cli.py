@@ -84,7 +84,8 @@ def _terminate_as_interrupt():
 
 class _ClickHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        label = "note" if record.levelno < logging.WARNING else record.levelname.lower()
+        click.echo(f"{label}: {record.getMessage()}", err=True)
 
 
 @contextlib.contextmanager

@@ -327,3 +327,30 @@ def last_newline(buf, end):
 
 def pow10() -> np.ndarray:
     return _POW10
+
+
+# ------------------------------------------------------------------------------------------ content digest
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix(x):
+    """splitmix64's finaliser: every input bit moves every output bit."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def rows_digest(sig, ttf_bits, row0):
+    """A 64-bit digest of rows ``row0 ..`` (int16 ``sig``, float64 bits ``ttf_bits``, or an empty array for
+    signal-only rows): the sum mod 2**64 of one mixed hash per row of (row number, signal, time_to_failure).
+    Being a sum, the digests of consecutive parts add up to the digest of the whole, in any order of parts;
+    the row number in each hash makes it depend on the rows' order."""
+    total = np.uint64(0)
+    with_ttf = len(ttf_bits) == len(sig)
+    for i in prange(len(sig)):
+        key = np.uint64(row0 + i) * _GOLDEN + np.uint64(np.uint16(sig[i]))
+        bits = ttf_bits[i] if with_ttf else np.uint64(0)
+        total += _mix(_mix(key) ^ bits)
+    return total

@@ -5,8 +5,15 @@ numba parses and validates in parallel (:mod:`lanl.csvparse`) while a reader thr
 Parsed rows are appended to the cache files, so peak memory is a few chunk buffers whatever the file size.
 Quake boundaries (rows where time_to_failure jumps up) are recorded during the parse.
 
-Everything is written into a temporary folder renamed into place at the end; a rerun whose sources have the
-same size, mtime and fingerprint is a no-op.
+Everything is written into a temporary folder renamed into place at the end.
+
+The data is identified by its content, never by its path or mtime. The manifest keeps each source's size and a
+digest of sampled blocks (a zip member: its size and CRC-32), the mtimes, and a 64-bit digest of every parsed
+row (:func:`lanl.csvparse.rows_digest`). A rerun whose sources have the same size and sampled blocks is a no-op;
+where an mtime changed too (``touch``, a copy), the sources are parsed again, without writing, and their row
+digest compared: the same content keeps the cache. The cache's fingerprint, which the feature store and the
+runs record, is a hash of the row digests, the row count and the test ids: the same rows are the same data,
+wherever they lie and however their numbers are spelled.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from lanl.cache import FORMAT_VERSION, MANIFEST, SignalCache, default_cache_dir,
 from lanl.directio import DirectWriter
 from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir, sweep_temps, write_json_atomic
-from lanl.layout import DataLayout, Source, describe_test, match_test_ids, read_sample_submission
+from lanl.layout import DataLayout, Source, match_test_ids, read_sample_submission, test_identity, test_stamp
 from lanl.progress import progress
 
 TRAIN_HEADER = "acoustic_data,time_to_failure"
@@ -64,23 +71,25 @@ def ingest(
     layout = DataLayout(data_dir)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(data_dir)
     sweep_temps(cache_dir)  # what interrupted ingests left (the cache itself may be up to date)
-    train_src = layout.train()
-    test_ids, test_srcs, sample = _resolve_test(layout)
-    sources = {"train": train_src.describe(), "test": describe_test(test_srcs, sample)}
+    src = _resolve(layout)
+    identity, stamps = src.identity(), src.stamps()
     old = read_manifest(cache_dir)
-    if not force and old is not None and old.get("sources") == sources:
+    if not force and _unchanged(old, identity, stamps, src, cache_dir, segment_length, chunk_bytes):
         return IngestResult(SignalCache.open(cache_dir), True, time.perf_counter() - t0)
     with atomic_dir(cache_dir) as tmp:
-        rows, cycle_starts = ingest_train(train_src, tmp, chunk_bytes=chunk_bytes, rises=rises)
-        ingest_test(test_ids, test_srcs, tmp / "test_signal.i16", segment_length)
+        train = ingest_train(src.train, tmp, chunk_bytes=chunk_bytes, rises=rises)
+        test_digest = ingest_test(src.test_ids, src.test, tmp / "test_signal.i16", segment_length)
+        digests = {"train": train.digest, "test": test_digest}
         manifest = {
             "format_version": FORMAT_VERSION,
             "code_version": __version__,
-            "sources": sources,
-            "fingerprint": _fingerprint(sources),
-            "rows": rows,
-            "cycle_starts": [int(x) for x in cycle_starts],
-            "test_ids": test_ids,
+            "sources": identity,
+            "stamps": stamps,
+            "digests": digests,
+            "fingerprint": _fingerprint(train.rows, digests, src.test_ids, segment_length),
+            "rows": train.rows,
+            "cycle_starts": [int(x) for x in train.cycle_starts],
+            "test_ids": src.test_ids,
             "test_segment_length": segment_length,
             "complete": True,
         }
@@ -88,8 +97,51 @@ def ingest(
     return IngestResult(SignalCache.open(cache_dir), False, time.perf_counter() - t0)
 
 
-def _fingerprint(sources: dict) -> str:
-    return hashlib.blake2b(json.dumps(sources, sort_keys=True).encode(), digest_size=12).hexdigest()
+@dataclass
+class _Sources:
+    train: Source
+    test_ids: list[str]  # in sample_submission order
+    test: dict[str, Source]
+    sample: Source | None
+
+    def identity(self) -> dict:
+        """Content only (no path, no mtime): sizes and sampled digests, cheap at any size."""
+        sample = self.sample.identity() if self.sample else None
+        return {"train": self.train.identity(), "test": test_identity(self.test), "sample_submission": sample}
+
+    def stamps(self) -> dict:
+        return {"train": self.train.stamp(), "test": test_stamp(self.test)}
+
+
+def _unchanged(
+    old, identity, stamps, src: _Sources, cache_dir, segment_length: int, chunk_bytes: int
+) -> bool:
+    """Whether the cache of manifest ``old`` holds these sources: same sizes and sampled blocks, and either
+    the same mtimes or, parsed again without writing, the same row digests (the manifest then takes the new
+    mtimes, so the next check is instant)."""
+    if old is None or old.get("sources") != identity or old.get("test_segment_length") != segment_length:
+        return False
+    if old.get("stamps") == stamps:
+        return True
+    before = old.get("stamps") or {}
+    if before.get("train") != stamps["train"]:
+        if ingest_train(src.train, None, chunk_bytes=chunk_bytes).digest != old["digests"]["train"]:
+            return False
+    if before.get("test") != stamps["test"]:
+        if ingest_test(src.test_ids, src.test, None, segment_length) != old["digests"]["test"]:
+            return False
+    write_json_atomic(Path(cache_dir) / MANIFEST, {**old, "stamps": stamps})
+    log.info("%s: the sources' mtimes changed, their content did not: the cache is kept", cache_dir)
+    return True
+
+
+def _fingerprint(rows: int, digests: dict, test_ids: list[str], segment_length: int) -> str:
+    blob = json.dumps([rows, digests, test_ids, segment_length], sort_keys=True)
+    return hashlib.blake2b(blob.encode(), digest_size=12).hexdigest()
+
+
+def _resolve(layout: DataLayout) -> _Sources:
+    return _Sources(layout.train(), *_resolve_test(layout))
 
 
 def _resolve_test(layout: DataLayout) -> tuple[list[str], dict[str, Source], Source | None]:
@@ -127,15 +179,23 @@ def _read_into(f, buf: np.ndarray, offset: int, nbytes: int) -> int:
     return got
 
 
+@dataclass
+class TrainParse:
+    rows: int
+    cycle_starts: list[int]
+    digest: str  # lanl.csvparse.rows_digest of every row, hex
+
+
 def ingest_train(
-    src: Source, out_dir: Path, *, chunk_bytes: int = CHUNK_BYTES, rises: str = "error"
-) -> tuple[int, list[int]]:
-    """Stream ``src`` into ``out_dir/signal.i16`` and ``ttf.f64``; return (rows, cycle start rows).
+    src: Source, out_dir: Path | None, *, chunk_bytes: int = CHUNK_BYTES, rises: str = "error"
+) -> TrainParse:
+    """Stream ``src`` into ``out_dir/signal.i16`` and ``ttf.f64`` (``out_dir=None``: parse and digest only).
 
     ``rises``: what an upward time_to_failure jump that is not a quake (see :class:`Quakes`) is: ``"error"``
     (a DataError naming its line) or ``"warn"`` (logged; the row starts no cycle).
     """
-    sink = _TrainSink(out_dir, src.name, chunk_bytes, Quakes(src.name, rises))
+    quakes = Quakes(src.name, rises) if out_dir is not None else None
+    sink = _TrainSink(out_dir, src.name, chunk_bytes, quakes)
     with (
         src.open() as f,
         sink,
@@ -150,8 +210,10 @@ def ingest_train(
             bar.set_postfix(rows=f"{sink.rows:,}", refresh=False)
     if sink.rows == 0:
         raise DataError(src.name, "no data rows after the header", line=2)
-    sink.quakes.report()
-    return sink.rows, sink.quakes.starts
+    if quakes is None:
+        return TrainParse(sink.rows, [], f"{sink.digest:016x}")
+    quakes.report()
+    return TrainParse(sink.rows, quakes.starts, f"{sink.digest:016x}")
 
 
 def _chunks(f, chunk_bytes: int, name: str, rows_done):
@@ -185,10 +247,11 @@ def _chunks(f, chunk_bytes: int, name: str, rows_done):
 
 
 class _TrainSink:
-    """Where parsed train rows go: the cache files and the quake cycles; ``add`` parses one chunk."""
+    """Where parsed train rows go: the cache files (none without ``out_dir``), the quake cycles (none without
+    ``quakes``) and the row digest; ``add`` parses one chunk."""
 
-    def __init__(self, out_dir: Path, name: str, chunk_bytes: int, quakes: Quakes):
-        self.out_dir, self.name, self.quakes, self.rows = out_dir, name, quakes, 0
+    def __init__(self, out_dir: Path | None, name: str, chunk_bytes: int, quakes: Quakes | None):
+        self.out_dir, self.name, self.quakes, self.rows, self.digest = out_dir, name, quakes, 0, 0
         self.n_pieces = max(2, numba.get_num_threads() * 2)
         cap = (chunk_bytes + _MAX_LINE) // self.n_pieces // 4 + _MAX_LINE  # a line takes at least 4 bytes
         self.sig = np.empty((self.n_pieces, cap), np.int16)
@@ -197,6 +260,9 @@ class _TrainSink:
         self._files = contextlib.ExitStack()
 
     def __enter__(self) -> _TrainSink:
+        if self.out_dir is None:
+            self.writers = []
+            return self
         self.writers = [
             self._files.enter_context(DirectWriter(self.out_dir / f)) for f in ("signal.i16", "ttf.f64")
         ]
@@ -210,10 +276,19 @@ class _TrainSink:
         for piece_sig, piece_ttf, piece_jumps in pieces:
             if len(piece_ttf) == 0:
                 continue
-            self.quakes.add(piece_ttf, piece_jumps, self.rows)
-            self.writers[0].append(piece_sig)
-            self.writers[1].append(piece_ttf)
+            if self.quakes is not None:
+                self.quakes.add(piece_ttf, piece_jumps, self.rows)
+            for writer, rows in zip(self.writers, (piece_sig, piece_ttf), strict=False):
+                writer.append(rows)
+            self.digest = _add(
+                self.digest, csvparse.rows_digest(piece_sig, piece_ttf.view(np.uint64), self.rows)
+            )
             self.rows += len(piece_ttf)
+
+
+def _add(digest: int, part) -> int:
+    """Row digests add up modulo 2**64."""
+    return (digest + int(part)) & 0xFFFF_FFFF_FFFF_FFFF
 
 
 class Quakes:
@@ -318,14 +393,18 @@ def _convert_slow(buf, t: np.ndarray, name: str, line0: int) -> None:
 # -------------------------------------------------------------------------------------------- test segments
 
 
-def ingest_test(ids: list[str], srcs: dict[str, Source], out: Path, segment_length: int) -> None:
+def ingest_test(ids: list[str], srcs: dict[str, Source], out: Path | None, segment_length: int) -> str:
     """Parse every test segment, in ``ids`` order, into one (n, segment_length) little-endian int16 file,
-    written in order (a full disk is then an OSError naming the file, not a fault on a mapped page)."""
-    if not ids:
-        return
-    with DirectWriter(out) as writer:
-        for seg_id in progress(ids, desc="ingest test segments", unit="seg"):
-            writer.append(parse_test_segment(srcs[seg_id], segment_length).astype("<i2", copy=False))
+    written in order (a full disk is then an OSError naming the file, not a fault on a mapped page); with
+    ``out=None`` parse only. Returns the segments' row digest (hex)."""
+    digest = 0
+    with DirectWriter(out) if out is not None and ids else contextlib.nullcontext() as writer:
+        for k, seg_id in enumerate(progress(ids, desc="ingest test segments", unit="seg")):
+            seg = parse_test_segment(srcs[seg_id], segment_length)
+            digest = _add(digest, csvparse.rows_digest(seg, np.empty(0, np.uint64), k * segment_length))
+            if writer is not None:
+                writer.append(seg.astype("<i2", copy=False))
+    return f"{digest:016x}"
 
 
 def parse_test_segment(src: Source, segment_length: int = SEGMENT_LENGTH) -> np.ndarray:

@@ -8,7 +8,15 @@ mounts, resource limits).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import resource
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +164,335 @@ def test_T14c_a_reversed_cycle_is_no_811010_quakes(fresh):
     assert_refused(code, out, f"{data / 'train.csv'}, line 672073: ", "rises from")
     code, out = lanl("ingest", data, "--ttf-rises", "warn")
     assert code == 0 and "rise(s) of time_to_failure that are no quake" in out, out
+
+
+# ------------------------------------------------------------------ 3: OS errors are clear, exit 2
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli_env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), "LANL_PROGRESS": "0"}
+
+
+def run_cli(*args, cwd: Path, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    """``lanl ARGS`` in a process of its own (this checkout's package)."""
+    cmd = [sys.executable, "-m", "lanl", *map(str, args)]
+    return subprocess.run(cmd, cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout, **kw)
+
+
+@pytest.fixture(scope="module")
+def work(base, tmp_path_factory) -> Path:
+    """The cases' working folder: ``w`` (base, ingested), runs/a (lgbm, kernel) and runs/awin (winners)."""
+    root = tmp_path_factory.mktemp("work")
+    shutil.copytree(base, root / "w")
+    for name, fs in (("a", "kernel"), ("awin", "winners")):
+        code, out = lanl(
+            "train", "w", "--model", "lgbm", "--features", fs, "--k", "3", "--name", name, cwd=root
+        )
+        assert code == 0, out
+    return root
+
+
+@pytest.fixture(scope="module")
+def mounts(tmp_path_factory):
+    """``mounts(script, cwd)`` runs a shell script in a mount namespace of its own (its tmpfs mounts vanish
+    with it); skips where this machine allows no mounts."""
+    probe = tmp_path_factory.mktemp("probe")
+    check = f"mount -t tmpfs -o size=1m tmpfs {probe} && mount -o remount,ro {probe} && ! touch {probe}/x"
+    if not shutil.which("unshare"):
+        pytest.skip("no unshare(1) here: cannot mount a read-only or full file system")
+    res = subprocess.run(["unshare", "-m", "sh", "-c", check], capture_output=True, text=True)
+    if res.returncode:
+        pytest.skip(f"mounting a tmpfs is not permitted here ({res.stderr.strip()[:100]})")
+
+    def run(script: str, cwd: Path) -> subprocess.CompletedProcess:
+        lines = f"set -e; L='{sys.executable} -m lanl'\n{script}"
+        return subprocess.run(
+            ["unshare", "-m", "bash", "-c", lines],
+            cwd=cwd,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+def assert_clear(res: subprocess.CompletedProcess, where: str, problem: str) -> None:
+    assert "Traceback" not in res.stderr, res.stderr
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert f"error: {where}: {problem}" in res.stderr, res.stderr
+
+
+READ_ONLY = "mkdir -p ro && mount -t tmpfs -o size=10m tmpfs ro && mount -o remount,ro ro\n"
+
+
+def test_R01_ingest_into_read_only_data(mounts, base, tmp_path):
+    script = "mkdir -p rodata && mount -t tmpfs -o size=100m tmpfs rodata && cp -r BASE/* rodata/\n"
+    script += "mount -o remount,ro rodata\n$L ingest rodata\n"
+    res = mounts(script.replace("BASE", str(base)), tmp_path)
+    assert_clear(res, "rodata", "Read-only file system (the file system is read-only: write elsewhere")
+
+
+@pytest.mark.parametrize(
+    "case,command,where",
+    [
+        ("R02", "cd ro && $L features ../w", "features"),
+        (
+            "R03",
+            "cd ro && $L train ../w --model lgbm --features kernel --k 3 --features-dir ../features",
+            "runs",
+        ),
+        ("R04", "$L submit runs/a --data w --out ro/subs", "ro/subs"),
+        ("R05", "$L bundle --out ro/bundle", "ro/bundle"),
+        ("R06", "$L report runs/a --out ro/rep", "ro"),
+        ("R07", "$L synth ro/syn --rows 1300000 --cycles 2 --test-segments 2", "ro"),
+    ],
+)
+def test_read_only_outputs(mounts, work, case, command, where):
+    res = mounts(READ_ONLY + command, work)
+    assert_clear(res, where, "Read-only file system")
+
+
+def test_DSK1_full_disk_during_ingest(mounts, base, tmp_path):
+    script = f"mkdir small && mount -t tmpfs -o size=2m tmpfs small\nset +e\n$L ingest {base} --cache small/cache\n"
+    res = mounts(script + "echo rc=$?\nls -A small", tmp_path)
+    assert "Traceback" not in res.stderr, res.stderr
+    assert "rc=2" in res.stdout, (res.stdout, res.stderr)
+    assert re.search(
+        r"error: small/cache/(signal\.i16|ttf\.f64): No space left on device \(no space", res.stderr
+    )
+    assert res.stdout.strip() == "rc=2"  # nothing left on the full disk
+
+
+def test_DSK2_full_disk_during_features(mounts, work):
+    script = (
+        "mkdir -p tiny && mount -t tmpfs -o size=64k tmpfs tiny\nset +e\n$L features w --out tiny/features\n"
+    )
+    res = mounts(script + "echo rc=$?\nls -A tiny", work)
+    assert "Traceback" not in res.stderr, res.stderr
+    assert "rc=2" in res.stdout, (res.stdout, res.stderr)
+    assert "error: tiny/features/kernel-train-" in res.stderr and "No space left on device" in res.stderr
+    assert res.stdout.strip() == "rc=2"  # no temporary folder, no empty features/ either
+
+
+def test_full_disk_by_file_size_limit(base, tmp_path):
+    """The full-disk case without mounts: a file-size limit makes the cache's first big write fail."""
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    res = run_cli("ingest", base, "--cache", tmp_path / "out" / "cache", cwd=tmp_path, preexec_fn=limit)
+    assert_clear(res, f"{tmp_path / 'out' / 'cache'}/ttf.f64", "File too large")  # the first past 1 MB
+    assert not (tmp_path / "out").exists()  # nothing half-written, not even the folder made for it
+
+
+def test_C19_a_folder_given_as_config_file(work, tmp_path):
+    (tmp_path / "cfgdir").mkdir()
+    code, out = lanl("train", work / "w", "--config", tmp_path / "cfgdir")
+    assert_refused(code, out, f"{tmp_path / 'cfgdir'}: ", "Is a directory (this is a folder: give a file)")
+
+
+def test_a_file_in_the_output_path(work, tmp_path):
+    (tmp_path / "file").write_text("x")
+    code, out = lanl("ingest", work / "w", "--cache", tmp_path / "file" / "cache")
+    assert_refused(code, out, f"{tmp_path / 'file'}: ", "Not a directory (a part of this path is a file")
+    code, out = lanl("submit", work / "runs" / "a", "--data", work / "w", "--out", tmp_path / "file" / "subs")
+    assert_refused(code, out, f"{tmp_path / 'file'}", "Not a directory")
+
+
+# ----------------------------------------------------------- 7: interrupted runs clean up after themselves
+
+
+def start_ingest(data: Path, *extra) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "lanl", "ingest", str(data), *extra]
+    return subprocess.Popen(cmd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def interrupt_ingest(data: Path, signum: int, *extra) -> tuple[int, str]:
+    """Start ``lanl ingest DATA``, send ``signum`` once its temporary cache folder exists; (exit code, stderr)."""
+    proc = start_ingest(data, *extra)
+    while not list(data.glob("..lanl-cache.*.tmp")):
+        if proc.poll() is not None:
+            pytest.fail(f"ingest ended before it could be interrupted: {proc.communicate()}")
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 1)])
+def test_P04_sigterm_or_ctrl_c_removes_the_temporary_cache(fresh, signum, code):
+    data = fresh("p04")
+    rc, err = interrupt_ingest(data, signum, "--force")
+    assert rc == code, err
+    assert "Traceback" not in err, err
+    assert leftovers(data) == []
+
+
+def test_P05_stale_temporary_folders_are_swept(fresh):
+    data = fresh("p05")
+    rc, _ = interrupt_ingest(data, signal.SIGKILL)
+    assert rc == -signal.SIGKILL
+    (stale,) = data.glob("..lanl-cache.*.tmp")
+    legacy = data / "..lanl-cache.ab12cd34.tmp"  # what the previous code left (mkdtemp, no lock)
+    legacy.mkdir()
+    (legacy / "signal.i16").write_bytes(b"x" * 1000)
+    code, out = lanl("ingest", data)
+    assert code == 0, out
+    assert f"warning: removed {stale} (" in out and f"warning: removed {legacy} (1.0 KB)" in out
+    assert leftovers(data) == [".lanl-cache"]
+    rc, _ = interrupt_ingest(data, signal.SIGKILL, "--force")  # on top of a good cache
+    code, out = lanl("ingest", data)  # the cache is up to date: the leftovers go all the same
+    assert code == 0 and "cache up to date" in out and "warning: removed" in out, out
+    assert leftovers(data) == [".lanl-cache"]
+
+
+def test_a_live_runs_temporary_folder_is_left_alone(tmp_path):
+    """Another process writing the same output keeps its temporary folder; once it is killed, it is swept."""
+    from lanl.fsutil import sweep_temps
+
+    target = tmp_path / "out"
+    writer = "import sys, time; from lanl.fsutil import atomic_dir\n"
+    writer += "with atomic_dir(sys.argv[1]) as tmp:\n    print(tmp, flush=True); time.sleep(120)\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE, text=True, env=cli_env()
+    )
+    try:
+        tmp = Path(proc.stdout.readline().strip())
+        assert tmp.is_dir() and sweep_temps(target) == [] and tmp.is_dir()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert sweep_temps(target) == [tmp] and not tmp.exists()
+
+
+@pytest.mark.parametrize("mask,dirs,files", [(0o022, 0o755, 0o644), (0o002, 0o775, 0o664)])
+def test_outputs_follow_the_umask(small_data, tmp_path, mask, dirs, files):
+    from lanl.ingest import ingest
+
+    data, *_ = small_data
+    old = os.umask(mask)
+    try:
+        root = ingest(data, tmp_path / "cache", segment_length=1000).cache.root
+    finally:
+        os.umask(old)
+    assert root.stat().st_mode & 0o777 == dirs
+    for path in root.iterdir():
+        assert path.stat().st_mode & 0o777 == files, path
+
+
+# ------------------------------------------------------------------ 8: workers end with their parent
+
+
+def test_P07_feature_workers_exit_when_the_parent_is_killed(work, tmp_path):
+    import psutil
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "lanl",
+        "features",
+        "w",
+        "--stride",
+        "1000",
+        "--jobs",
+        "2",
+        "--out",
+        tmp_path / "f",
+    ]
+    proc = subprocess.Popen(list(map(str, cmd)), cwd=work, env=cli_env(), stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    workers: list = []
+    for _ in range(600):
+        workers = _pool_workers(parent)
+        if len(workers) >= 2 or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert len(workers) >= 2, "the features run ended before its workers were seen"
+    proc.kill()
+    proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert alive == [], f"workers still running after their parent was killed: {alive}"
+
+
+def _pool_workers(parent) -> list:
+    """The processes the fork server forked for the pool (the parent's own children are the fork server and
+    multiprocessing's resource tracker)."""
+    import psutil
+
+    found = []
+    for p in parent.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if p.ppid() != parent.pid:
+                found.append(p)
+    return found
+
+
+def test_process_runner_does_not_fork_this_process():
+    from lanl.features.runners import pool_context
+
+    assert pool_context().get_start_method() in ("forkserver", "spawn")
+
+
+# ------------------------------------------------------------------------- 6: data identified by content
+
+
+def test_DET6_the_same_data_by_an_absolute_path(work):
+    code, out = lanl("info", work / "w")
+    assert code == 0, out
+    code, out = lanl("submit", "runs/a", "--data", work / "w", cwd=work)
+    assert code == 0, out
+
+
+def test_DET7_touch_keeps_the_cache_and_the_runs(fresh, tmp_path):
+    data = fresh("tw")
+    code, out = lanl(
+        "train", data, "--model", "lgbm", "--features", "kernel", "--k", "3", "--name", "tw", cwd=tmp_path
+    )
+    assert code == 0, out
+    signal_file = data / ".lanl-cache" / "signal.i16"
+    written = signal_file.stat().st_mtime_ns
+    for path in [data / "train.csv", *(data / "test").iterdir()]:
+        path.touch()
+    code, out = lanl("submit", "runs/tw", "--data", data, cwd=tmp_path)
+    assert code == 0, out
+    assert "note: " in out and "their content did not" in out
+    assert signal_file.stat().st_mtime_ns == written  # not ingested again
+    code, out = lanl("ingest", data)
+    assert "cache up to date" in out and "note" not in out  # the new mtimes are recorded
+
+
+def test_a_same_size_edit_outside_the_sampled_blocks_is_caught(fresh):
+    """Size and sampled blocks unchanged, mtime changed: the rows are parsed again and their digest differs."""
+    from lanl.ingest import ingest
+
+    data = fresh("edit")
+    first = ingest(data).cache.fingerprint
+    text = bytearray((data / "train.csv").read_bytes())
+    at = text.index(b"\n", len(text) * 20 // 64 + (100 << 10)) + 1  # 100 KiB past sampled block 20
+    at += text[at] == ord("-")
+    text[at] = ord("7") if text[at] != ord("7") else ord("8")  # a digit of one row's acoustic_data
+    (data / "train.csv").write_bytes(bytes(text))
+    again = ingest(data)
+    assert not again.skipped and again.cache.fingerprint != first
+
+
+def test_the_same_rows_are_the_same_data_wherever_and_however_stored(small_data, tmp_path):
+    import zipfile
+
+    from lanl.ingest import ingest
+
+    data, *_ = small_data
+    here = ingest(data, segment_length=1000).cache.fingerprint
+    moved = Path(shutil.copytree(data, tmp_path / "elsewhere", ignore=shutil.ignore_patterns(".lanl-cache")))
+    assert ingest(moved, segment_length=1000).cache.fingerprint == here
+    zipped = tmp_path / "zipped"
+    zipped.mkdir()
+    with zipfile.ZipFile(zipped / "train.csv.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(data / "train.csv", "train.csv")
+    shutil.copytree(data / "test", zipped / "test")
+    shutil.copy(data / "sample_submission.csv", zipped)
+    assert ingest(zipped, segment_length=1000).cache.fingerprint == here
