@@ -34,7 +34,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from lanl.errors import LanlError
 from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet, write_text_atomic
 from lanl.models.base import check_xy, get_params_json
-from lanl.runs import Run, check_run_name, code_version
+from lanl.runs import Run, check_finite, check_run_name, code_version
 
 METHODS = ("blend", "linear", "ridge", "lgbm")
 KEYS = ["seg_id", "start", "cycle", "label"]
@@ -196,6 +196,9 @@ def check_inputs(runs: list[Run]) -> None:
         _same(runs, lambda r, key=key: r.config.get(key), what)
     _same(runs, lambda r: _digest(r.oof.sort_values("seg_id")[["seg_id", "label", "fold"]]), "windows")
     _same(runs, lambda r: _digest(r.test_pred[["seg_id"]].sort_values("seg_id")), "test segments")
+    for run in runs:
+        check_finite(run.oof, "pred", run.root / "oof.parquet")
+        check_finite(run.test_pred, "mean", run.root / "test_pred.parquet")
 
 
 def _same(runs: list[Run], value, what: str) -> None:

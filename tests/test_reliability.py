@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import resource
 import shutil
@@ -17,9 +18,11 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -496,3 +499,126 @@ def test_the_same_rows_are_the_same_data_wherever_and_however_stored(small_data,
     shutil.copytree(data / "test", zipped / "test")
     shutil.copy(data / "sample_submission.csv", zipped)
     assert ingest(zipped, segment_length=1000).cache.fingerprint == here
+
+
+# ------------------------------------------------------------- 4: damaged archives and run files named
+
+
+def zip_train(data: Path, method: int) -> Path:
+    with zipfile.ZipFile(data / "train.csv.zip", "w", method) as z:
+        z.write(data / "train.csv", "train.csv")
+    (data / "train.csv").unlink()
+    return data / "train.csv.zip"
+
+
+def test_T16e_corrupt_deflate_data_in_train_zip(fresh):
+    data = fresh("t16e")
+    path = zip_train(data, zipfile.ZIP_DEFLATED)
+    b = bytearray(path.read_bytes())
+    m = len(b) // 2
+    b[m : m + 64] = random.Random(0).randbytes(64)
+    path.write_bytes(bytes(b))
+    code, out = lanl("ingest", data)
+    # the garbage the damaged stream inflates to is met (and named by its line) before the CRC at its end
+    assert code == 2 and re.search(
+        f"error: {re.escape(str(path))}:train.csv(: damaged zip|, line [0-9]+: )", out
+    ), out
+    assert leftovers(data) == []
+
+
+def test_T16e2_crc_mismatch_in_a_stored_train_zip(fresh):
+    data = fresh("t16e2")
+    path = zip_train(data, zipfile.ZIP_STORED)
+    b = bytearray(path.read_bytes())
+    i = b.find(b"\n", len(b) // 2) + 1
+    b[i] = ord("7") if b[i] != ord("7") else ord("8")
+    path.write_bytes(bytes(b))
+    code, out = lanl("ingest", data)
+    assert_refused(code, out, f"{path}:train.csv: ", "damaged zip archive: Bad CRC-32")
+    assert leftovers(data) == []
+
+
+def test_T16f_garbage_test_zip(fresh):
+    data = fresh("t16f")
+    shutil.rmtree(data / "test")
+    (data / "test.zip").write_bytes(random.Random(1).randbytes(5000))
+    code, out = lanl("ingest", data)
+    assert_refused(code, out, f"{data / 'test.zip'}: ", "not a readable zip archive")
+
+
+def test_T16g_corrupt_member_of_test_zip(fresh):
+    data = fresh("t16g")
+    with zipfile.ZipFile(data / "test.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted((data / "test").glob("*.csv")):
+            z.write(p, f"test/{p.name}")
+    shutil.rmtree(data / "test")
+    b = bytearray((data / "test.zip").read_bytes())
+    b[3000:3064] = random.Random(0).randbytes(64)
+    (data / "test.zip").write_bytes(bytes(b))
+    code, out = lanl("ingest", data)
+    assert_refused(code, out, f"{data / 'test.zip'}:test/seg_", "damaged zip archive")
+    assert leftovers(data) == []
+
+
+def test_S17_sample_submission_not_utf8(fresh):
+    data = fresh("s13")
+    path = data / "sample_submission.csv"
+    path.write_bytes(path.read_bytes().replace(b"seg_33065d", b"seg_33065d\xff\xfe", 1))
+    code, out = lanl("ingest", data)
+    assert_refused(code, out, f"{path}, line 3: ", "not UTF-8 text (byte 0xff at column 11)")
+
+
+def copy_run(work: Path, name: str, new: str) -> Path:
+    return Path(shutil.copytree(work / "runs" / name, work / "runs" / new, dirs_exist_ok=True))
+
+
+def test_U04_a_string_typed_mean_column(work):
+    run = copy_run(work, "a", "u02c")
+    t = pd.read_parquet(run / "test_pred.parquet")
+    t["mean"] = t["mean"].astype(str)
+    t.loc[1, "mean"] = "abc"
+    t.to_parquet(run / "test_pred.parquet", index=False)
+    code, out = lanl("submit", "runs/u02c", "--data", "w", cwd=work)
+    assert_refused(code, out, f"{Path('runs/u02c/test_pred.parquet')}: ", "column mean holds")
+    assert "not numbers, e.g. row 2: 'abc'" in out
+
+
+def test_U05_a_garbage_parquet(work):
+    run = copy_run(work, "a", "u03")
+    (run / "test_pred.parquet").write_bytes(b"PAR1garbage")
+    code, out = lanl("submit", "runs/u03", "--data", "w", cwd=work)
+    assert_refused(code, out, "runs/u03/test_pred.parquet: ", "not a readable Parquet table")
+
+
+def test_U07_a_missing_mean_column(work):
+    run = copy_run(work, "a", "u04b")
+    path = run / "test_pred.parquet"
+    pd.read_parquet(path).drop(columns=["mean"]).to_parquet(path, index=False)
+    code, out = lanl("submit", "runs/u04b", "--data", "w", cwd=work)
+    assert_refused(code, out, "runs/u04b/test_pred.parquet: ", "no mean column (columns: seg_id, fold_0")
+
+
+def test_U11_a_garbage_oof_in_report(work):
+    run = copy_run(work, "a", "u10")
+    (run / "oof.parquet").write_bytes(b"garbage")
+    code, out = lanl("report", "runs/u10", cwd=work)
+    assert_refused(code, out, "runs/u10/oof.parquet: ", "not a readable Parquet table")
+
+
+# ----------------------------------------------------------------- 9: a stack refuses NaN predictions
+
+
+def test_K04_stack_refuses_a_nan_test_prediction(work):
+    run = copy_run(work, "awin", "u02")
+    path = run / "test_pred.parquet"
+    t = pd.read_parquet(path)
+    t.loc[2, "mean"] = np.nan
+    t.to_parquet(path, index=False)
+    code, out = lanl("stack", "runs/a", "runs/u02", "--name", "k04", cwd=work)
+    bad = t.loc[2, "seg_id"]
+    assert_refused(
+        code, out, "runs/u02/test_pred.parquet: ", f"1 non-finite mean value(s), e.g. segment {bad}"
+    )
+    assert not (work / "runs" / "k04").exists()
+    code, out = lanl("submit", "runs/u02", "--data", "w", cwd=work)  # submit names the file too now
+    assert_refused(code, out, "runs/u02/test_pred.parquet: ", "non-finite mean")
