@@ -74,7 +74,7 @@ def ingest(
     src = _resolve(layout)
     identity, stamps = src.identity(), src.stamps()
     old = read_manifest(cache_dir)
-    if not force and _unchanged(old, identity, stamps, src, cache_dir, segment_length, chunk_bytes):
+    if not force and _unchanged(old, identity, stamps, src, cache_dir, chunk_bytes):
         return IngestResult(SignalCache.open(cache_dir), True, time.perf_counter() - t0)
     with atomic_dir(cache_dir) as tmp:
         train = ingest_train(src.train, tmp, chunk_bytes=chunk_bytes, rises=rises)
@@ -113,13 +113,11 @@ class _Sources:
         return {"train": self.train.stamp(), "test": test_stamp(self.test)}
 
 
-def _unchanged(
-    old, identity, stamps, src: _Sources, cache_dir, segment_length: int, chunk_bytes: int
-) -> bool:
+def _unchanged(old, identity, stamps, src: _Sources, cache_dir, chunk_bytes: int) -> bool:
     """Whether the cache of manifest ``old`` holds these sources: same sizes and sampled blocks, and either
     the same mtimes or, parsed again without writing, the same row digests (the manifest then takes the new
     mtimes, so the next check is instant)."""
-    if old is None or old.get("sources") != identity or old.get("test_segment_length") != segment_length:
+    if old is None or old.get("sources") != identity:
         return False
     if old.get("stamps") == stamps:
         return True
@@ -128,7 +126,7 @@ def _unchanged(
         if ingest_train(src.train, None, chunk_bytes=chunk_bytes).digest != old["digests"]["train"]:
             return False
     if before.get("test") != stamps["test"]:
-        if ingest_test(src.test_ids, src.test, None, segment_length) != old["digests"]["test"]:
+        if ingest_test(src.test_ids, src.test, None, old["test_segment_length"]) != old["digests"]["test"]:
             return False
     write_json_atomic(Path(cache_dir) / MANIFEST, {**old, "stamps": stamps})
     log.info("%s: the sources' mtimes changed, their content did not: the cache is kept", cache_dir)
