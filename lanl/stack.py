@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet, write_text_atomic
-from lanl.models.base import check_xy, get_params_json
+from lanl.models.base import Range, at_least, check_params, check_xy, get_params_json, one_of
 from lanl.runs import Run, check_finite, check_run_name, code_version
 
 METHODS = ("blend", "linear", "ridge", "lgbm")
@@ -94,6 +94,11 @@ class Stacker(RegressorMixin, BaseEstimator):
 
     kind: ClassVar[str] = "stack"
     input: ClassVar[str] = "features"
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "method": one_of(*METHODS, what="stacking method"),
+        "alpha": at_least(0),
+        "n_estimators": at_least(1),
+    }
 
     def fit(self, X, y, eval_set=None) -> Stacker:
         if self.method not in METHODS:
@@ -235,9 +240,8 @@ def stack_runs(
     folder (default ``<runs_dir>/stack-<method>-<hash of the inputs>``, beside the first input)."""
     from lanl.train import CVResult, cross_validate, cv_metrics
 
-    if method not in METHODS:
-        raise LanlError(f"unknown stacking method {method!r}; choose one of {', '.join(METHODS)}")
-    stacker = Stacker(method=method, alpha=alpha, seed=seed)
+    params = check_params(Stacker, {"method": method, "alpha": alpha, "seed": seed}, "stack parameters")
+    stacker = Stacker(**params)
     level1 = read_inputs(run_dirs)
     name = check_run_name(name or default_name(method, level1.names))
     if name in level1.names:

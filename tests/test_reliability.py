@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 from lanl import synth
 from lanl.cli import main
+from lanl.errors import LanlError
 
 LONG = "3,4.98083678031234567891"  # > 18 significant digits: the value is converted outside the fast path
 
@@ -622,3 +623,45 @@ def test_K04_stack_refuses_a_nan_test_prediction(work):
     assert not (work / "runs" / "k04").exists()
     code, out = lanl("submit", "runs/u02", "--data", "w", cwd=work)  # submit names the file too now
     assert_refused(code, out, "runs/u02/test_pred.parquet: ", "non-finite mean")
+
+
+# ------------------------------------------------------------- 5: model parameters checked for range
+
+
+@pytest.mark.parametrize(
+    "case,param,problem",
+    [
+        ("C10", "learning_rate = -0.5", "learning_rate must be > 0, got -0.5"),
+        ("C14", "num_leaves = 1", "num_leaves must be in [2, 131072], got 1"),
+    ],
+)
+def test_lgbm_parameters_out_of_range(work, tmp_path, case, param, problem):
+    config = tmp_path / f"{case}.toml"
+    config.write_text(f'model = "lgbm"\n[folds]\nk = 3\n[params]\n{param}\n')
+    code, out = lanl("train", work / "w", "--config", config, "--runs", tmp_path / "runs")
+    assert_refused(code, out, "parameters of model 'lgbm': ", problem)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("lgbm-*"))
+
+
+def test_every_model_kind_checks_its_ranges():
+    """Each kind's defaults lie in its ranges; a value outside one is refused with the range in the message."""
+    from lanl.models import MODEL_KINDS, make_model, model_class
+    from lanl.models.base import check_params, get_params_json, param_ranges
+    from lanl.stack import Stacker
+
+    for cls in [*(model_class(kind) for kind in MODEL_KINDS), Stacker]:
+        check_params(cls, get_params_json(cls()), cls.__name__)  # the defaults pass
+        ranges = param_ranges(cls)
+        assert ranges, f"{cls.__name__} declares no parameter ranges"
+        for key, valid in ranges.items():
+            bad = (
+                "no-such-choice"
+                if valid.choices
+                else (valid.low - 1 if valid.low is not None else valid.high + 1)
+            )
+            with pytest.raises(LanlError, match=f"{key if not valid.choices else 'unknown'}"):
+                check_params(cls, {key: bad}, cls.__name__)
+    with pytest.raises(LanlError, match=r"crop must be in \(0, 1\], got 0"):
+        make_model("cnn", {"crop": 0})
+    with pytest.raises(LanlError, match="batch_size must be >= 1, got 0"):
+        make_model("lstm", {"batch_size": 0})
