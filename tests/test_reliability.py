@@ -665,3 +665,50 @@ def test_every_model_kind_checks_its_ranges():
         make_model("cnn", {"crop": 0})
     with pytest.raises(LanlError, match="batch_size must be >= 1, got 0"):
         make_model("lstm", {"batch_size": 0})
+
+
+# ---------------------------------------------- the image baseline: fewer training images than a batch
+
+
+def test_image_baseline_batch_larger_than_the_training_split(tmp_path, monkeypatch, caplog):
+    """47 Pets photos with the default batch of 64 crashed fastai's lr_find (ZeroDivisionError): the batch
+    now shrinks to the training split, with a warning (here 12 digit images, 10 of them for training)."""
+    from image_baseline import datasets, pipeline
+    from image_baseline.config import TrainConfig
+
+    monkeypatch.setenv("IMAGE_BASELINE_PROGRESS", "0")
+    monkeypatch.setenv("IMAGE_BASELINE_HOME", str(tmp_path / "home"))
+    folder = datasets.write_digits(tmp_path / "digits")
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("zero", "one", "seven"):
+        for n in range(1, 5):
+            shutil.copy(folder / f"{name}_{n}.jpg", images / f"{name}_{n}.jpg")
+    config = TrainConfig(arch="efficientnet_lite0", epochs=1, lr_find_iterations=12, size=32, item_size=40)
+    outcome = pipeline.run(config, data=images, out_dir=tmp_path / "run", trainers=("fastai",), report=False)
+    assert outcome.config.batch_size == 10
+    assert "batch size 64 is larger than the 10 training images: using 10" in caplog.text
+    assert outcome.fastai.lr_finding is not None
+
+
+def test_sources_are_closed_after_reading(small_data, tmp_path):
+    """The ResourceWarning of lanl/layout.py: sample_submission.csv was read through a wrapper never closed."""
+    import gc
+    import warnings
+
+    from lanl.layout import Source, plain_source, read_sample_submission
+
+    data, *_, ids = small_data
+    with zipfile.ZipFile(tmp_path / "data.zip", "w") as z:
+        z.write(data / "sample_submission.csv", "sample_submission.csv")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for src in (
+            plain_source(data / "sample_submission.csv"),
+            Source(tmp_path / "data.zip", "sample_submission.csv"),
+        ):
+            assert read_sample_submission(src) == ids
+            with src.open() as f:
+                assert f.readline() == b"seg_id,time_to_failure\n"
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
