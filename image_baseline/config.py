@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from image_baseline.errors import DataError
+
+log = logging.getLogger(__name__)
 
 # Settings left None in TrainConfig come from the dataset. Photos (Pets, Stanford Dogs, ...): the course's
 # settings. Digits fill their frame (no crops) and a mirrored 7 is no 7 (no flips); they are far from
@@ -54,6 +59,20 @@ class TrainConfig:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def fit_batch_size(config: TrainConfig, n_train: int) -> TrainConfig:
+    """``config`` with a batch no larger than the training split. The training loaders drop a last partial
+    batch, so a larger batch gives no batch at all (fastai's lr_find then divides by zero); a batch of one
+    cannot train the batch-norm layers, so fewer than two training images is an error."""
+    if n_train < 2:
+        raise DataError("the training split", f"{n_train} image(s): give at least 3 labelled images per run")
+    if config.batch_size <= n_train:
+        return config
+    log.warning(
+        "batch size %d is larger than the %d training images: using %d", config.batch_size, n_train, n_train
+    )
+    return dataclasses.replace(config, batch_size=n_train)
 
 
 def split_indices(n: int, valid_pct: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from image_baseline import __version__
 from image_baseline.backbones import Backbone, resolve_backbone
-from image_baseline.config import TrainConfig, split_indices, write_split
+from image_baseline.config import TrainConfig, fit_batch_size, split_indices, write_split
 from image_baseline.datasets import ImageSource, default_out_dir, resolve_images
 from image_baseline.layouts import LabelledImages, label_images, limit_per_class
 from image_baseline.metrics import TrainResult
@@ -83,6 +83,7 @@ def run(
     config = config.for_dataset(image_source.name)
     images = limit_per_class(label_images(image_source.path, layout), config.limit_per_class)
     train_idx, valid_idx = split_indices(len(images), config.valid_pct, config.seed)
+    config = fit_batch_size(config, len(train_idx))
     run_dir = (
         Path(out_dir)
         if out_dir

@@ -3,12 +3,14 @@
 On the machines here first-touching new memory (anonymous or page cache) runs at ~0.45 GB/s while ``O_DIRECT``
 writes reach ~2.3 GB/s, so the multi-GB cache files are written this way, in a background thread, while the
 parser works. Where the filesystem refuses ``O_DIRECT`` (tmpfs, some network filesystems) it falls back to
-ordinary buffered writes with the same interface.
+ordinary buffered writes with the same interface. A failed write (a full disk, a file-size limit) is an
+OSError naming the file.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import errno
 import mmap
 import os
 from pathlib import Path
@@ -27,10 +29,10 @@ class DirectWriter:
         self.written = 0
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            self.fd = os.open(self.path, flags | getattr(os, "O_DIRECT", 0))
+            self.fd = os.open(self.path, flags | getattr(os, "O_DIRECT", 0), 0o666)
             self.direct = hasattr(os, "O_DIRECT")
         except OSError:
-            self.fd = os.open(self.path, flags)
+            self.fd = os.open(self.path, flags, 0o666)
             self.direct = False
         self.bufs = [np.frombuffer(mmap.mmap(-1, self.size), np.uint8) for _ in range(2)]
         self.fill = 0
@@ -48,12 +50,23 @@ class DirectWriter:
 
     def _write(self, view: memoryview) -> None:
         try:
-            os.write(self.fd, view)
-        except OSError:  # O_DIRECT refused at write time: fall back for the rest of the file
-            if not self.direct:
-                raise
-            self._reopen_buffered()
-            os.write(self.fd, view)
+            try:
+                self._write_all(view)
+            except OSError:  # O_DIRECT refused at write time: fall back for the rest of the file
+                if not self.direct:
+                    raise
+                self._reopen_buffered()
+                self._write_all(view)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+
+    def _write_all(self, view: memoryview) -> None:
+        done = 0
+        while done < len(view):  # a short write (nearly full disk): write the rest, or fail
+            n = os.write(self.fd, view[done:])
+            if n == 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            done += n
 
     def _reopen_buffered(self) -> None:
         pos = os.lseek(self.fd, 0, os.SEEK_CUR)

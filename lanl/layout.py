@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -35,9 +37,10 @@ class Source:
         return f"{self.path}:{self.member}" if self.member else str(self.path)
 
     def open(self) -> BinaryIO:
+        """The file, or the member's decompressed bytes (damage in the archive: a DataError naming it)."""
         if self.member is None:
             return open(self.path, "rb")
-        return zipfile.ZipFile(self.path).open(self.member)
+        return _Member(self)
 
     def read_bytes(self) -> bytes:
         with self.open() as f:
@@ -46,18 +49,66 @@ class Source:
     def size(self) -> int:
         if self.member is None:
             return self.path.stat().st_size
-        with zipfile.ZipFile(self.path) as z:
+        with _open_zip(self.path) as z:
             return z.getinfo(self.member).file_size
 
-    def describe(self) -> dict:
-        """Size, mtime and a content fingerprint: what the cache manifest compares to detect a change."""
-        st = self.path.stat()
-        return {
-            "name": self.name,
-            "size": self.size(),
-            "mtime_ns": st.st_mtime_ns,
-            "fingerprint": file_fingerprint(self.path),
-        }
+    def identity(self) -> dict:
+        """What identifies the content, cheaply and wherever the file lies (no path, no mtime): the size and a
+        digest of sampled blocks (:func:`lanl.fsutil.file_fingerprint`); a zip member's size and CRC-32."""
+        if self.member is not None:
+            with _open_zip(self.path) as z:
+                info = z.getinfo(self.member)
+            return {"size": info.file_size, "crc32": f"{info.CRC:08x}"}
+        return {"size": self.path.stat().st_size, "sample": file_fingerprint(self.path)}
+
+    def stamp(self) -> int | None:
+        """The file's mtime: while it is unchanged the content is taken as unchanged (a zip member: None,
+        its CRC-32 covers all of it)."""
+        return None if self.member is not None else self.path.stat().st_mtime_ns
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(path, f"not a readable zip archive ({exc})") from None
+
+
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError)
+
+
+class _Member(io.RawIOBase):
+    """A zip member being read: the archive is closed with it, and damage found while decompressing (a bad
+    CRC, corrupt deflate data, a truncated archive) is a DataError naming the archive and the member."""
+
+    def __init__(self, src: Source):
+        self.name = src.name
+        self._zip = _open_zip(src.path)
+        self._file = self._guard(self._zip.open, src.member)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except _DAMAGE as exc:
+            raise DataError(self.name, f"damaged zip archive: {exc}") from None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._guard(self._file.readinto, buffer)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._guard(self._file.readline, size)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._guard(self._file.read, size)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+            self._zip.close()
+        super().close()
 
 
 class DataLayout:
@@ -66,19 +117,18 @@ class DataLayout:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         if not self.root.exists():
-            raise DataError(self.root, "data folder does not exist (run `lanl synth DIR` or `lanl download DIR`)")
+            raise DataError(
+                self.root, "data folder does not exist (run `lanl synth DIR` or `lanl download DIR`)"
+            )
         if not self.root.is_dir():
             raise DataError(self.root, "expected a data folder in the Kaggle layout, found a file")
         self._zips = sorted(self.root.glob("*.zip"))
 
     def _in_zips(self, member: str) -> Source | None:
         for z in self._zips:
-            try:
-                with zipfile.ZipFile(z) as zf:
-                    if member in zf.namelist():
-                        return Source(z, member)
-            except zipfile.BadZipFile as exc:
-                raise DataError(z, f"not a readable zip archive ({exc})") from None
+            with _open_zip(z) as zf:
+                if member in zf.namelist():
+                    return Source(z, member)
         return None
 
     def train(self) -> Source:
@@ -102,7 +152,7 @@ class DataLayout:
         if folder.is_dir():
             return {p.stem: plain_source(p) for p in sorted(folder.glob("seg_*.csv"))}
         for z in self._zips:
-            with zipfile.ZipFile(z) as zf:
+            with _open_zip(z) as zf:
                 found = {m.group(1): Source(z, n) for n in zf.namelist() if (m := _SEG_RE.search(n))}
             if found:
                 return found
@@ -113,26 +163,43 @@ def plain_source(path: Path) -> Source:
     return Source(Path(path), None)
 
 
-def describe_test(sources: dict[str, Source], sample: Source | None) -> dict:
-    """A cheap identity for the whole test set: names, sizes and mtimes of every segment file."""
+def test_identity(sources: dict[str, Source]) -> dict:
+    """:meth:`Source.identity` of the whole test set, cheap for thousands of segments: per segment its id,
+    size and a digest of three 4 KiB blocks (start, middle, end), or a zip member's size and CRC-32."""
     h = hashlib.blake2b(digest_size=16)
     for seg_id, src in sorted(sources.items()):
-        st = src.path.stat()
-        h.update(f"{seg_id}|{src.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return {
-        "segments": len(sources),
-        "fingerprint": h.hexdigest(),
-        "sample_submission": sample.describe() if sample else None,
-    }
+        h.update(f"{seg_id}|{json.dumps(_segment_identity(src), sort_keys=True)}\n".encode())
+    return {"segments": len(sources), "sample": h.hexdigest()}
+
+
+def test_stamp(sources: dict[str, Source]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for seg_id, src in sorted(sources.items()):
+        h.update(f"{seg_id}|{src.stamp()}\n".encode())
+    return h.hexdigest()
+
+
+def _segment_identity(src: Source) -> dict:
+    if src.member is not None:
+        return src.identity()
+    size = src.path.stat().st_size
+    h = hashlib.blake2b(digest_size=16)
+    with open(src.path, "rb") as f:
+        for offset in (0, max(0, size // 2 - 2048), max(0, size - 4096)):
+            f.seek(offset)
+            h.update(f.read(4096))
+    return {"size": size, "sample": h.hexdigest()}
 
 
 def read_sample_submission(src: Source) -> list[str]:
     """The seg_ids of ``sample_submission.csv`` in file order; header and duplicates are checked."""
-    lines = io.TextIOWrapper(src.open(), encoding="utf-8-sig").read().splitlines()
+    lines = _decode(src.read_bytes(), src.name).splitlines()
     if not lines:
         raise DataError(src.name, "empty file (expected header seg_id,time_to_failure)", line=1)
     if lines[0].strip() != "seg_id,time_to_failure":
-        raise DataError(src.name, f"expected header 'seg_id,time_to_failure', found {lines[0][:80]!r}", line=1)
+        raise DataError(
+            src.name, f"expected header 'seg_id,time_to_failure', found {lines[0][:80]!r}", line=1
+        )
     ids: list[str] = []
     seen: dict[str, int] = {}
     for lineno, text in enumerate(lines[1:], start=2):
@@ -142,10 +209,23 @@ def read_sample_submission(src: Source) -> list[str]:
         if not re.fullmatch(r"seg_[0-9a-fA-F]+", seg_id):
             raise DataError(src.name, f"malformed seg_id {seg_id!r}", line=lineno)
         if seg_id in seen:
-            raise DataError(src.name, f"duplicate seg_id {seg_id} (first on line {seen[seg_id]})", line=lineno)
+            raise DataError(
+                src.name, f"duplicate seg_id {seg_id} (first on line {seen[seg_id]})", line=lineno
+            )
         seen[seg_id] = lineno
         ids.append(seg_id)
     return ids
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a BOM dropped), else a DataError naming the line and column of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        problem = f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {exc.start - line_start + 1})"
+        raise DataError(name, problem, line=line) from None
 
 
 def match_test_ids(sample_ids: list[str], sources: dict[str, Source], sample_name: str) -> None:

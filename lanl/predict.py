@@ -187,7 +187,7 @@ def predict_to_run(
     """Write ``out_runs_dir/<name>/``: a copy of the run folder whose ``test_pred.parquet`` holds its predictions
     for ``cache``'s test segments and whose config records that data (``data_fingerprint``, ``cache_dir``), so
     ``lanl submit`` reads it unchanged. ``name`` defaults to ``<run>-pred-<fingerprint[:8]>``."""
-    from lanl.fsutil import atomic_dir, write_json_atomic
+    from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 
     run = Run.open(run_dir)
     pred = predict_run(
@@ -211,6 +211,6 @@ def predict_to_run(
     }
     with atomic_dir(target) as tmp:
         shutil.copytree(run.root, tmp, dirs_exist_ok=True)
-        pred.to_parquet(tmp / "test_pred.parquet", index=False)
+        write_parquet(pred, tmp / "test_pred.parquet")
         write_json_atomic(tmp / "config.json", record)
     return target

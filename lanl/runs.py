@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import lanl
@@ -89,12 +90,12 @@ class Run:
 
     @cached_property
     def oof(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "oof.parquet")
+        return read_table(self.root / "oof.parquet", OOF_COLUMNS)
 
     @cached_property
     def test_pred(self) -> pd.DataFrame | None:
         path = self.root / "test_pred.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        return read_table(path, TEST_COLUMNS) if path.is_file() else None
 
     @cached_property
     def history(self) -> dict[str, dict[str, list[float]]]:
@@ -103,7 +104,7 @@ class Run:
     @cached_property
     def importance(self) -> pd.DataFrame | None:
         path = self.root / "importance.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        return read_table(path, IMPORTANCE_COLUMNS) if path.is_file() else None
 
     @cached_property
     def folds(self) -> Folds:
@@ -119,6 +120,52 @@ class Run:
         from lanl.models import load_model
 
         return load_model(self.model_path(fold))
+
+
+# the columns every reader relies on: text (seg_id, feature) or numbers
+OOF_COLUMNS = {"seg_id": str, "label": float, "pred": float, "fold": float}
+TEST_COLUMNS = {"seg_id": str, "mean": float}
+IMPORTANCE_COLUMNS = {"feature": str, "gain": float}
+
+
+def read_table(path: Path, columns: dict[str, type]) -> pd.DataFrame:
+    """A run's Parquet table, with ``columns`` present and numeric where they should be; a damaged or
+    foreign file is a LanlError naming it and the damage."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise LanlError(f"{path}: not a readable Parquet table ({exc}); {_REDO}") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns)) or "none"
+        raise LanlError(f"{path}: no {', '.join(missing)} column (columns: {have}); {_REDO}")
+    for name, kind in columns.items():
+        if kind is float and not _numeric(frame[name]):
+            numbers = pd.to_numeric(frame[name], errors="coerce")
+            bad = frame[name][numbers.isna() & frame[name].notna()]
+            example = f", e.g. row {bad.index[0] + 1}: {bad.iloc[0]!r}" if len(bad) else ""
+            raise LanlError(
+                f"{path}: column {name} holds {frame[name].dtype} values, not numbers{example}; {_REDO}"
+            )
+    return frame
+
+
+_REDO = "the run folder is damaged: run it again"
+
+
+def _numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def check_finite(frame: pd.DataFrame, column: str, path: Path) -> None:
+    """Every ``column`` value of a run's table finite, else a LanlError naming the file and the segments."""
+    bad = ~np.isfinite(frame[column].to_numpy(np.float64))
+    if bad.any():
+        ids = frame["seg_id"][bad].tolist()
+        raise LanlError(
+            f"{path}: {len(ids)} non-finite {column} value(s), e.g. segment {', '.join(map(str, ids[:3]))}; "
+            "predictions must be finite (train that run again)"
+        )
 
 
 def _read_json(path: Path) -> dict:

@@ -32,9 +32,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
-from lanl.fsutil import atomic_dir, write_json_atomic, write_text_atomic
-from lanl.models.base import check_weight, check_xy, get_params_json
-from lanl.runs import Run, check_run_name, code_version
+from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet, write_text_atomic
+from lanl.models.base import Range, at_least, check_params, check_weight, check_xy, get_params_json, one_of
+from lanl.runs import Run, check_finite, check_run_name, code_version
 
 METHODS = ("blend", "linear", "ridge", "lgbm")
 KEYS = ["seg_id", "start", "cycle", "label"]
@@ -97,6 +97,11 @@ class Stacker(RegressorMixin, BaseEstimator):
 
     kind: ClassVar[str] = "stack"
     input: ClassVar[str] = "features"
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "method": one_of(*METHODS, what="stacking method"),
+        "alpha": at_least(0),
+        "n_estimators": at_least(1),
+    }
 
     def fit(self, X, y, eval_set=None, sample_weight=None) -> Stacker:
         if self.method not in METHODS:
@@ -201,6 +206,9 @@ def check_inputs(runs: list[Run]) -> None:
         _same(runs, lambda r, key=key: r.config.get(key), what)
     _same(runs, lambda r: _digest(r.oof.sort_values("seg_id")[["seg_id", "label", "fold"]]), "windows")
     _same(runs, lambda r: _digest(r.test_pred[["seg_id"]].sort_values("seg_id")), "test segments")
+    for run in runs:
+        check_finite(run.oof, "pred", run.root / "oof.parquet")
+        check_finite(run.test_pred, "mean", run.root / "test_pred.parquet")
 
 
 def _same(runs: list[Run], value, what: str) -> None:
@@ -237,9 +245,8 @@ def stack_runs(
     folder (default ``<runs_dir>/stack-<method>-<hash of the inputs>``, beside the first input)."""
     from lanl.train import CVResult, cross_validate, cv_metrics, matched_metrics
 
-    if method not in METHODS:
-        raise LanlError(f"unknown stacking method {method!r}; choose one of {', '.join(METHODS)}")
-    stacker = Stacker(method=method, alpha=alpha, seed=seed)
+    params = check_params(Stacker, {"method": method, "alpha": alpha, "seed": seed}, "stack parameters")
+    stacker = Stacker(**params)
     level1 = read_inputs(run_dirs)
     name = check_run_name(name or default_name(method, level1.names))
     if name in level1.names:
@@ -304,8 +311,8 @@ def write_stack(run_dir: Path, record: dict, metrics: dict, result, folds) -> Pa
         write_json_atomic(tmp / "metrics.json", metrics)
         write_json_atomic(tmp / "folds.json", folds.to_json())
         write_json_atomic(tmp / "history.json", {})
-        result.oof.to_parquet(tmp / "oof.parquet", index=False)
-        result.test_pred.to_parquet(tmp / "test_pred.parquet", index=False)
+        write_parquet(result.oof, tmp / "oof.parquet")
+        write_parquet(result.test_pred, tmp / "test_pred.parquet")
         (tmp / "models").mkdir()
         for r in result.folds:
             r.model.save(tmp / "models" / f"fold_{r.fold}.json")

@@ -23,7 +23,7 @@ import pandas as pd
 from lanl.cache import SignalCache
 from lanl.errors import LanlError
 from lanl.fsutil import sha256_file, write_text_atomic
-from lanl.runs import Run, code_version
+from lanl.runs import Run, check_finite, code_version
 
 DEFAULT_DIR = Path("submissions")
 LEDGER = "ledger.csv"
@@ -67,6 +67,7 @@ def align_predictions(run: Run, sample_ids: list[str]) -> pd.DataFrame:
             f"{run.root}: test predictions do not match sample_submission "
             f"({len(missing)} missing, e.g. {missing[:3]}; {len(extra)} extra, e.g. {extra[:3]})"
         )
+    check_finite(pred, "mean", run.root / "test_pred.parquet")
     values = pred.set_index("seg_id").loc[sample_ids, "mean"].to_numpy(dtype=np.float64)
     return pd.DataFrame({"seg_id": sample_ids, "time_to_failure": values})
 

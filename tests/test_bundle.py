@@ -167,9 +167,10 @@ def test_kernel_adopts_an_attached_feature_dataset(kaggle, built, reference):
     assert "adopted the tiny train table" in proc.stdout and "adopted the tiny test table" in proc.stdout
     assert "computing it" not in proc.stdout
     assert (working / "submission.csv").read_bytes() == cli_submission.read_bytes()
-    # adopted under this data's keys: the folder names differ from the attached ones
+    # adopted under this data's keys, which are the attached ones: the fingerprint is the data's content, the
+    # same wherever it lies (issue 15; it used to hash the paths, so the names differed)
     names = {p.name for p in (working / "features").iterdir()}
-    assert len(names) == 2 and not names & {p.name for p in (root / "ref" / "features").iterdir()}
+    assert len(names) == 2 and names == {p.name for p in (root / "ref" / "features").iterdir()}
 
 
 def test_adopt_features_checks_code_version_and_keys(kaggle, reference, tmp_path):

@@ -31,7 +31,14 @@ def download(data: Path, competition: str) -> None:
 @data_arg
 @cache_opt
 @click.option("--force", is_flag=True, help="Rebuild the cache even when the sources are unchanged.")
-def ingest(data: Path, cache_dir: Path | None, force: bool) -> None:
+@click.option(
+    "--ttf-rises",
+    type=click.Choice(["error", "warn"]),
+    default="error",
+    show_default=True,
+    help="An upward time_to_failure jump that is no quake (a glitch): stop naming the line, or warn and keep it.",
+)
+def ingest(data: Path, cache_dir: Path | None, force: bool, ttf_rises: str) -> None:
     """Stream DATA/train.csv (and the test segments) once into a memory-mapped cache.
 
     DATA is the Kaggle layout: train.csv, test/seg_*.csv, sample_submission.csv (or Kaggle's zip files). Every
@@ -40,7 +47,7 @@ def ingest(data: Path, cache_dir: Path | None, force: bool) -> None:
     """
     from lanl.ingest import ingest as run_ingest
 
-    res = run_ingest(data, cache_dir, force=force)
+    res = run_ingest(data, cache_dir, force=force, rises=ttf_rises)
     c = res.cache
     if res.skipped:
         click.echo(f"cache up to date: {c.root} ({c.rows:,} rows, {c.n_cycles} cycles)")

@@ -27,7 +27,7 @@ from lanl.features.featureset import FeatureSet, Step, load
 from lanl.features.manipulations import SegmentContext
 from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
 from lanl.features.runners import ProcessRunner, Runner, SerialRunner
-from lanl.fsutil import read_at
+from lanl.fsutil import locked_temp, read_at, sweep_stale
 from lanl.progress import progress
 
 DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
@@ -213,7 +213,10 @@ class _SharedRows:
 
     def __enter__(self) -> _SharedRows:
         folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        self.fd, self.path = tempfile.mkstemp(prefix="lanl-rows-", suffix=".bin", dir=folder)
+        folder = folder or tempfile.gettempdir()
+        sweep_stale(folder, "lanl-rows-*.bin")  # memory, in /dev/shm: what killed runs left is freed
+        path, self.fd = locked_temp(folder, "lanl-rows-", ".bin")
+        self.path = str(path)
         return self
 
     def ref(self, a: int, b: int) -> tuple:

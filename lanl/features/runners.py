@@ -10,6 +10,8 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +43,46 @@ def tune_allocator() -> bool:
         return bool(ok)
     except (OSError, AttributeError):
         return False
+
+
+def _init_worker(parent: int) -> None:
+    """A ProcessRunner worker's setup: the allocator, and a watchdog that ends the worker when the process
+    that started the pool is gone (killed with -9, its pool never shut down): a worker blocked on its task
+    pipe would otherwise wait forever, holding the cache open."""
+    tune_allocator()
+    start_ppid = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_SECONDS)
+            if os.getppid() != start_ppid or not _alive(parent):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="lanl-parent-watch", daemon=True).start()
+
+
+_WATCH_SECONDS = 0.5
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pool_context():
+    """The start method of ProcessRunner's workers: a fork server on POSIX (it preloads the feature modules
+    once, then forks each worker from a process with no threads: forking this multi-threaded process -- numba,
+    torch, the reader thread -- is unsafe), spawn elsewhere."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lanl.features.extract"])
+    return context
 
 
 class SerialRunner:
@@ -79,8 +121,9 @@ class ProcessRunner:
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        return ProcessPoolExecutor(self.n_jobs, mp_context=context, initializer=tune_allocator)
+        return ProcessPoolExecutor(
+            self.n_jobs, mp_context=pool_context(), initializer=_init_worker, initargs=(os.getpid(),)
+        )
 
     def map(self, func: Callable, tasks: Iterable) -> Iterator:
         if not self._keep:

@@ -26,7 +26,7 @@ from lanl.errors import LanlError
 from lanl.features.extract import DEFAULT_BATCH, KEY_COLUMNS, extract_segments
 from lanl.features.featureset import FeatureSet, load
 from lanl.features.runners import Runner
-from lanl.fsutil import atomic_dir
+from lanl.fsutil import atomic_dir, write_parquet
 
 DEFAULT_ROOT = Path("features")
 TABLE = "features.parquet"
@@ -105,7 +105,7 @@ class FeatureStore:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         with atomic_dir(folder) as tmp:
-            table.to_parquet(tmp / TABLE, index=False)
+            write_parquet(table, tmp / TABLE)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         return folder
 

@@ -10,7 +10,10 @@ returns ``self``, learned state ends in ``_``) with:
   caller carves it out of the training folds; models that do not iterate ignore it); ``sample_weight``: one
   non-negative weight per row of ``X`` (None: equal weights); ``predict(X)``; ``save(path)`` / ``load(path)``;
 * ``history_`` (learning curves: lists per metric) and ``refit_params()`` (the parameters that repeat the
-  early-stopped fit on more rows without a stopping set).
+  early-stopped fit on more rows without a stopping set);
+* ``param_ranges``: a ClassVar table of each parameter's valid values (:class:`Range`: ``above(0)``,
+  ``at_least(1)``, ``between(0, 1)``, ``one_of(...)``), merged along the class's bases; :func:`check_params`
+  (what ``make_model`` and the config readers call) refuses a value outside it, naming the range.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,9 +30,66 @@ import pandas as pd
 from lanl.errors import LanlError
 
 
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a parameter: numbers from ``low`` to ``high`` (an end ``None`` is open-ended; an
+    ``*_open`` end is excluded), or, with ``choices``, one of them."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    what: str = ""  # how an error names a choice ("recurrent cell"; default: the parameter's name)
+
+    def __contains__(self, value) -> bool:
+        if self.choices:
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or not (value > self.high or (self.high_open and value == self.high))
+
+    def __str__(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(map(repr, self.choices))
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
+
+
+def above(low: float) -> Range:
+    return Range(low, low_open=True)
+
+
+def at_least(low: float) -> Range:
+    return Range(low)
+
+
+def between(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Range:
+    return Range(low, high, low_open, high_open)
+
+
+def one_of(*choices, what: str = "") -> Range:
+    return Range(choices=tuple(choices), what=what)
+
+
+def param_ranges(cls: type) -> dict[str, Range]:
+    """The ``param_ranges`` tables of ``cls`` and its bases, a subclass's entries winning."""
+    ranges: dict[str, Range] = {}
+    for klass in reversed(cls.__mro__):
+        ranges.update(vars(klass).get("param_ranges", {}))
+    return ranges
+
+
 def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
-    """``params`` if every key is a field of the dataclass ``cls`` and every scalar value has the field's type
-    (an int passes for a float), else a LanlError naming the key (and listing the valid keys)."""
+    """``params`` if every key is a field of the dataclass ``cls``, every scalar value has the field's type
+    (an int passes for a float) and lies in its range (:func:`param_ranges`), else a LanlError naming the key
+    (and listing the valid keys, or giving the range)."""
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(params) - set(names))
     if unknown:
@@ -38,6 +99,13 @@ def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any
         expected = hints.get(key)
         if expected in _SCALARS and not _is_a(value, expected):
             raise LanlError(f"{where}: {key} must be {_SCALARS[expected]}, got {value!r}")
+    ranges = param_ranges(cls)
+    for key, value in params.items():
+        valid = ranges.get(key)
+        if valid is not None and value not in valid:
+            if valid.choices:
+                raise LanlError(f"{where}: unknown {valid.what or key} {value!r}; choose {valid}")
+            raise LanlError(f"{where}: {key} must be {valid}, got {value!r}")
     return dict(params)
 
 

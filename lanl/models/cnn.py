@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from lanl.errors import LanlError
-from lanl.models.base import take
+from lanl.models.base import Range, at_least, between, take
 from lanl.models.torch_base import TorchRegressor, out_length
 
 BLOCK_KERNEL, BLOCK_STRIDE = 8, 4
@@ -41,6 +41,14 @@ class CNNRegressor(TorchRegressor):
     kind: ClassVar[str] = "cnn"
     input: ClassVar[str] = "signal"
     fitted_attrs: ClassVar[tuple[str, ...]] = ("scale_", "length_")
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "channels": at_least(1),
+        "frame": at_least(1),
+        "front_kernel": at_least(1),
+        "depth": at_least(0),
+        "head": at_least(1),
+        "crop": between(0, 1, low_open=True),
+    }
 
     def _fit_inputs(self, X) -> None:
         rows = np.random.default_rng(self.seed).permutation(len(X))[:SCALE_ROWS]

@@ -19,7 +19,18 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import write_text_atomic
-from lanl.models.base import check_weight, check_xy, feature_names, feature_values, get_params_json
+from lanl.models.base import (
+    Range,
+    above,
+    at_least,
+    between,
+    check_weight,
+    check_xy,
+    feature_names,
+    feature_values,
+    get_params_json,
+    one_of,
+)
 
 OBJECTIVES = {"mae": "l1", "huber": "huber", "fair": "fair"}
 
@@ -46,6 +57,22 @@ class LGBMRegressor(RegressorMixin, BaseEstimator):
 
     kind: ClassVar[str] = "lgbm"
     input: ClassVar[str] = "features"
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "objective": one_of(*OBJECTIVES, what="LightGBM objective"),
+        "learning_rate": above(0),
+        "n_estimators": at_least(1),
+        "num_leaves": between(2, 131_072),  # LightGBM's own bounds
+        "min_child_samples": at_least(0),
+        "subsample": between(0, 1, low_open=True),
+        "subsample_freq": at_least(0),
+        "colsample_bytree": between(0, 1, low_open=True),
+        "reg_alpha": at_least(0),
+        "reg_lambda": at_least(0),
+        "huber_delta": above(0),
+        "fair_c": above(0),
+        "early_stopping_rounds": at_least(0),
+        "threads": at_least(0),
+    }
 
     def lgb_params(self) -> dict[str, Any]:
         if self.objective not in OBJECTIVES:

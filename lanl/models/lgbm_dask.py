@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
-from lanl.models.base import check_weight, check_xy
+from lanl.models.base import Range, at_least, check_weight, check_xy
 from lanl.models.lgbm import LGBMRegressor, _names, _values
 
 
@@ -44,6 +44,7 @@ class DaskLGBMRegressor(LGBMRegressor):
     partitions: int = 0  # row partitions (0: one per worker)
 
     kind: ClassVar[str] = "lgbm_dask"
+    param_ranges: ClassVar[dict[str, Range]] = {"workers": at_least(1), "partitions": at_least(0)}
 
     def dask_params(self) -> dict:
         """lightgbm.dask.DaskLGBMRegressor's keyword arguments: the local model's parameters, data-parallel;

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from lanl.errors import LanlError
-from lanl.models.base import take
+from lanl.models.base import Range, at_least, one_of, take
 from lanl.models.torch_base import TorchRegressor
 
 CELLS = ("lstm", "gru")
@@ -33,6 +33,13 @@ class RNNRegressor(TorchRegressor):
     kind: ClassVar[str] = "lstm"
     input: ClassVar[str] = "chunks"
     fitted_attrs: ClassVar[tuple[str, ...]] = ("mean_", "std_", "n_features_in_")
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "cell": one_of(*CELLS, what="recurrent cell"),
+        "hidden": at_least(1),
+        "layers": at_least(1),
+        "head": at_least(1),
+        "chunk": at_least(1),
+    }
 
     def _fit_inputs(self, X) -> None:
         if self.cell not in CELLS:

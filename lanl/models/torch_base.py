@@ -18,7 +18,16 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import atomic_path
-from lanl.models.base import check_weight, check_xy, get_params_json
+from lanl.models.base import (
+    Range,
+    above,
+    at_least,
+    check_params,
+    check_weight,
+    check_xy,
+    get_params_json,
+    one_of,
+)
 from lanl.models.torch_loop import (
     LOSSES,
     Checkpoint,
@@ -54,6 +63,16 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
     kind: ClassVar[str] = "torch"
     input: ClassVar[str] = ""
     fitted_attrs: ClassVar[tuple[str, ...]] = ()
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "epochs": at_least(1),
+        "batch_size": at_least(1),
+        "lr": above(0),
+        "weight_decay": at_least(0),
+        "patience": at_least(0),
+        "schedule": one_of(*SCHEDULES),
+        "loss": one_of(*LOSSES),
+        "threads": at_least(1),
+    }
 
     # ----------------------------------------------------------------------------------- subclass hooks
     def _fit_inputs(self, X) -> None:
@@ -120,12 +139,8 @@ class TorchRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        if self.loss not in LOSSES:
-            raise LanlError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        if self.schedule not in SCHEDULES:
-            raise LanlError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise LanlError("epochs and batch_size must be positive")
+        """The parameters as set (also when the model was built in Python, not from a config)."""
+        check_params(type(self), get_params_json(self), f"{type(self).__name__} parameters")
 
     def _checkpoint(self) -> Checkpoint:
         path = Path(self.checkpoint_dir) / f"{self.kind}-seed{self.seed}.pt" if self.checkpoint_dir else None
