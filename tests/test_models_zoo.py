@@ -260,14 +260,14 @@ def test_multitask_mlp_learns_with_and_without_cycles(table, tmp_path):
 @pytest.mark.parametrize(
     "kind, params, message",
     [
-        ("svr", {"C": -1.0}, "svr: C must be in"),
-        ("nusvr", {"nu": 1.5}, "nusvr: nu must be in"),
-        ("knn", {"n_neighbors": 0}, "knn: n_neighbors must be in"),
-        ("knn", {"weights": "gaussian"}, "unknown weights"),
-        ("ridge", {"alpha": -2.0}, "ridge: alpha must be in"),
-        ("mlp", {"dropout": 1.0}, "mlp: dropout must be in"),
-        ("catboost", {"depth": 0}, "catboost: depth must be in"),
-        ("xgboost", {"subsample": 0.0}, "xgboost: subsample must be in"),
+        ("svr", {"C": -1.0}, "'svr': C must be in"),
+        ("nusvr", {"nu": 1.5}, "'nusvr': nu must be in"),
+        ("knn", {"n_neighbors": 0}, "'knn': n_neighbors must be in"),
+        ("knn", {"weights": "gaussian"}, "unknown knn weights"),
+        ("ridge", {"alpha": -2.0}, "'ridge': alpha must be in"),
+        ("mlp", {"dropout": 1.0}, "'mlp': dropout must be in"),
+        ("catboost", {"depth": 0}, "'catboost': depth must be in"),
+        ("xgboost", {"subsample": 0.0}, "'xgboost': subsample must be in"),
         ("ridge", {"alpha": "big"}, "alpha must be a number"),
     ],
 )

@@ -74,10 +74,7 @@ def make_model(kind: str, params: dict[str, Any] | None = None):
     """An unfitted model of ``kind``; its parameters' names and types are checked, and their ranges where the
     model says them (``validate``)."""
     cls = model_class(kind)
-    model = cls(**check_params(cls, params or {}, f"parameters of model {kind!r}"))
-    if hasattr(model, "validate"):
-        model.validate()
-    return model
+    return cls(**check_params(cls, params or {}, f"parameters of model {kind!r}"))
 
 
 def load_model(path: str | Path):

@@ -171,11 +171,10 @@ def check_weight(sample_weight, n: int) -> np.ndarray | None:
     return w
 
 
-def check_range(where: str, checks: dict[str, tuple[float, float, float]]) -> None:
-    """LanlError naming the first parameter ``name: (value, low, high)`` outside ``[low, high]``."""
-    for name, (value, low, high) in checks.items():
-        if not low <= value <= high:
-            raise LanlError(f"{where}: {name} must be in [{low:g}, {high:g}], got {value!r}")
+def validate_params(model) -> None:
+    """The model's parameters against its class's types and ``param_ranges`` (what ``make_model`` checks), for
+    an estimator built directly or changed by ``set_params``."""
+    check_params(type(model), get_params_json(model), f"parameters of model {model.kind!r}")
 
 
 def require_package(module: str, extra: str):

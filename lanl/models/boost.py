@@ -28,13 +28,15 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from lanl.errors import LanlError
 from lanl.fsutil import write_text_atomic
 from lanl.models.base import (
-    check_range,
+    Range,
+    between,
     check_weight,
     check_xy,
     feature_names,
     feature_values,
     get_params_json,
     require_package,
+    validate_params,
 )
 
 EXTRA = "boost"
@@ -103,7 +105,7 @@ class BoostRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------------------- subclass hooks
     def validate(self) -> None:
-        raise NotImplementedError
+        validate_params(self)
 
     def _train(self, lib, X, y, weight, stop):
         """(booster, stopping MAE per round, best iteration: rounds the predictions use)."""
@@ -119,13 +121,13 @@ class BoostRegressor(RegressorMixin, BaseEstimator):
         raise NotImplementedError
 
 
-def _common_checks(model) -> dict[str, tuple[float, float, float]]:
+def _common_ranges() -> dict[str, Range]:
     return {
-        "learning_rate": (model.learning_rate, 1e-4, 1.0),
-        "n_estimators": (model.n_estimators, 1, 100_000),
-        "early_stopping_rounds": (model.early_stopping_rounds, 0, 100_000),
-        "subsample": (model.subsample, 0.01, 1.0),
-        "threads": (model.threads, 1, 1024),
+        "learning_rate": between(1e-4, 1.0),
+        "n_estimators": between(1, 100_000),
+        "early_stopping_rounds": between(0, 100_000),
+        "subsample": between(0.01, 1.0),
+        "threads": between(1, 1024),
     }
 
 
@@ -147,18 +149,14 @@ class XGBoostRegressor(BoostRegressor):
     kind: ClassVar[str] = "xgboost"
     package: ClassVar[str] = "xgboost"
 
-    def validate(self) -> None:
-        check_range(
-            "xgboost",
-            {
-                **_common_checks(self),
-                "max_depth": (self.max_depth, 1, 16),
-                "min_child_weight": (self.min_child_weight, 0.0, 1e6),
-                "colsample_bytree": (self.colsample_bytree, 0.01, 1.0),
-                "reg_alpha": (self.reg_alpha, 0.0, 1e6),
-                "reg_lambda": (self.reg_lambda, 0.0, 1e6),
-            },
-        )
+    param_ranges: ClassVar[dict[str, Range]] = {
+        **_common_ranges(),
+        "max_depth": between(1, 16),
+        "min_child_weight": between(0.0, 1e6),
+        "colsample_bytree": between(0.01, 1.0),
+        "reg_alpha": between(0.0, 1e6),
+        "reg_lambda": between(0.0, 1e6),
+    }
 
     def xgb_params(self) -> dict[str, Any]:
         return {
@@ -226,16 +224,12 @@ class CatBoostRegressor(BoostRegressor):
     kind: ClassVar[str] = "catboost"
     package: ClassVar[str] = "catboost"
 
-    def validate(self) -> None:
-        check_range(
-            "catboost",
-            {
-                **_common_checks(self),
-                "depth": (self.depth, 1, 16),
-                "l2_leaf_reg": (self.l2_leaf_reg, 0.0, 1e6),
-                "rsm": (self.rsm, 0.01, 1.0),
-            },
-        )
+    param_ranges: ClassVar[dict[str, Range]] = {
+        **_common_ranges(),
+        "depth": between(1, 16),
+        "l2_leaf_reg": between(0.0, 1e6),
+        "rsm": between(0.01, 1.0),
+    }
 
     def cb_params(self) -> dict[str, Any]:
         return {

@@ -32,7 +32,15 @@ import torch
 from torch import nn
 
 from lanl.errors import LanlError
-from lanl.models.base import check_range, check_weight, check_xy, feature_names, finite_values
+from lanl.models.base import (
+    Range,
+    between,
+    check_weight,
+    check_xy,
+    feature_names,
+    finite_values,
+    validate_params,
+)
 from lanl.models.target import cycle_durations
 from lanl.models.torch_base import TorchRegressor
 from lanl.models.torch_loop import RowLoss, loss_function
@@ -63,23 +71,19 @@ class MLPRegressor(TorchRegressor):
         "since_scale_",
     )
 
-    def validate(self) -> None:
-        check_range(
-            "mlp",
-            {
-                "hidden": (self.hidden, 1, 4096),
-                "layers": (self.layers, 1, 8),
-                "dropout": (self.dropout, 0.0, 0.9),
-                "aux_weight": (self.aux_weight, 0.0, 100.0),
-                "close_s": (self.close_s, 0.0, 1e3),
-                "lr": (self.lr, 1e-6, 1.0),
-            },
-        )
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "hidden": between(1, 4096),
+        "layers": between(1, 8),
+        "dropout": between(0.0, 0.9),
+        "aux_weight": between(0.0, 100.0),
+        "close_s": between(0.0, 1e3),
+        "lr": between(1e-6, 1.0),
+    }
 
     def fit(self, X, y, eval_set=None, sample_weight=None, cycles=None) -> MLPRegressor:
         """Fit on ``X`` (rows weighted by ``sample_weight``; early stopping on ``eval_set``); ``cycles``, the
         quake cycle of each row, turns on the multitask ``since`` head."""
-        self.validate()
+        validate_params(self)
         y = check_xy(X, y)
         weight = check_weight(sample_weight, len(y))
         aux = None

@@ -31,12 +31,15 @@ from sklearn.svm import SVR, NuSVR
 from lanl.errors import LanlError
 from lanl.fsutil import atomic_path
 from lanl.models.base import (
-    check_range,
+    Range,
+    between,
     check_weight,
     check_xy,
     feature_names,
     finite_values,
     get_params_json,
+    one_of,
+    validate_params,
 )
 
 KNN_WEIGHTS = ("uniform", "distance")
@@ -56,7 +59,7 @@ class ScaledRegressor(RegressorMixin, BaseEstimator):
         raise NotImplementedError
 
     def validate(self) -> None:
-        pass
+        validate_params(self)
 
     def pipeline(self) -> Pipeline:
         self.validate()
@@ -123,15 +126,11 @@ class SVRRegressor(ScaledRegressor):
 
     kind: ClassVar[str] = "svr"
 
-    def validate(self) -> None:
-        check_range(
-            "svr",
-            {
-                "C": (self.C, 1e-6, 1e6),
-                "epsilon": (self.epsilon, 0.0, 100.0),
-                "gamma": (self.gamma, 0.0, 1e3),
-            },
-        )
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "C": between(1e-6, 1e6),
+        "epsilon": between(0.0, 100.0),
+        "gamma": between(0.0, 1e3),
+    }
 
     def _estimator(self):
         return SVR(C=self.C, epsilon=self.epsilon, gamma=self.gamma or "scale", cache_size=self.cache_size)
@@ -149,10 +148,11 @@ class NuSVRRegressor(ScaledRegressor):
 
     kind: ClassVar[str] = "nusvr"
 
-    def validate(self) -> None:
-        check_range(
-            "nusvr", {"C": (self.C, 1e-6, 1e6), "nu": (self.nu, 1e-3, 1.0), "gamma": (self.gamma, 0.0, 1e3)}
-        )
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "C": between(1e-6, 1e6),
+        "nu": between(1e-3, 1.0),
+        "gamma": between(0.0, 1e3),
+    }
 
     def _estimator(self):
         return NuSVR(C=self.C, nu=self.nu, gamma=self.gamma or "scale", cache_size=self.cache_size)
@@ -166,8 +166,9 @@ class RidgeRegressor(ScaledRegressor):
 
     kind: ClassVar[str] = "ridge"
 
-    def validate(self) -> None:
-        check_range("ridge", {"alpha": (self.alpha, 0.0, 1e9)})
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "alpha": between(0.0, 1e9),
+    }
 
     def _estimator(self):
         return Ridge(alpha=self.alpha)
@@ -185,10 +186,11 @@ class KNNRegressor(ScaledRegressor):
 
     kind: ClassVar[str] = "knn"
 
-    def validate(self) -> None:
-        if self.weights not in KNN_WEIGHTS:
-            raise LanlError(f"knn: unknown weights {self.weights!r}; choose one of {', '.join(KNN_WEIGHTS)}")
-        check_range("knn", {"n_neighbors": (self.n_neighbors, 1, 10_000), "p": (self.p, 1, 10)})
+    param_ranges: ClassVar[dict[str, Range]] = {
+        "n_neighbors": between(1, 10_000),
+        "p": between(1, 10),
+        "weights": one_of(*KNN_WEIGHTS, what="knn weights"),
+    }
 
     def _estimator(self):
         return WeightedNeighbors(self.n_neighbors, self.weights, self.p)
