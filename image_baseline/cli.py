@@ -162,6 +162,11 @@ def predict(model, images):
 @click.option("--batch-size", type=int, default=None, help="default: the dataset's")
 @click.option("--lr-find-iterations", type=int, default=60, show_default=True)
 @click.option(
+    "--weights-dir",
+    default=None,
+    help="where the notebook looks for attached weight files (default: /kaggle/input)",
+)
+@click.option(
     "--embed/--no-embed", default=True, show_default=True, help="embed the package's source (for Kaggle)"
 )
 def notebook(out, data, embed, **settings):
