@@ -198,4 +198,5 @@ def test_generated_notebook_runs_end_to_end(tiny_digits, tmp_path):
     )  # batch, lr finder, confusion, top losses, cam
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "images: 32 images, 4 classes, layout pets" in text
+    assert ": pretrained, ImageNet weights" in text and "TRAINING FROM SCRATCH" not in text
     assert "SuggestedLRs" in text and "pytorch" in text
