@@ -365,7 +365,7 @@ class WindowRef(NamedTuple):
 def _tsfresh_map(client, tasks: list, cache_location: str | None, in_flight: int) -> Iterator[pd.DataFrame]:
     """tsfresh features of cache block tasks (root, part, length, TsfreshSet), one table per task, through
     tsfresh's extract_features with a CacheDaskDistributor; ``in_flight`` tasks per extract_features call."""
-    extract_features = require("tsfresh", "tsfresh", "tsfresh feature sets").extract_features
+    extract_features = require("tsfresh", "tsfresh", "a tsfresh feature set").extract_features
     location, fingerprint = _where(tasks[0], cache_location)
     check_worker_cache(client, location, fingerprint)
     for lo in range(0, len(tasks), in_flight):

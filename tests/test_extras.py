@@ -42,10 +42,10 @@ def block(monkeypatch, *packages, forget=()):
 def test_require_names_the_extra():
     assert require("json", "nets", "x").dumps([]) == "[]"
     with pytest.raises(MissingExtra) as info:
-        require("no_such_package_lanl.sub", "nets", "the cnn and lstm models")
+        require("no_such_package_lanl.sub", "nets", "the cnn or lstm model")
     assert isinstance(info.value, LanlError)
     assert str(info.value) == (
-        "the cnn and lstm models needs the 'nets' extra (no_such_package_lanl is not installed): "
+        "the cnn or lstm model needs the 'nets' extra (no_such_package_lanl is not installed): "
         "pip install 'lanl[nets]'"
     )
     assert EXTRAS["torch"] == "nets" and EXTRAS["distributed"] == "dask" and EXTRAS["fastai"] == "image"

@@ -70,7 +70,7 @@ class TsfreshSet:
 
 def _tsfresh(module: str):
     """``module`` of tsfresh, or a MissingExtra naming the 'tsfresh' extra."""
-    return require(module, "tsfresh", "tsfresh feature sets (--tsfresh) and RelevanceSelector")
+    return require(module, "tsfresh", "a tsfresh feature set (--tsfresh) or RelevanceSelector")
 
 
 def tsfresh_block(values: np.ndarray, keys, tset: TsfreshSet) -> pd.DataFrame:

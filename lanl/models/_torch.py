@@ -3,5 +3,5 @@ extra when it is not installed."""
 
 from lanl.extras import require
 
-torch = require("torch", "nets", "the cnn and lstm models")
+torch = require("torch", "nets", "the cnn or lstm model")
 nn = torch.nn
