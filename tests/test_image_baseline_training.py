@@ -7,6 +7,7 @@ epoch, so that the whole file runs in a few minutes on two CPU cores.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -177,9 +178,13 @@ def test_pytorch_trainer_is_reproducible(tiny_digits, tmp_path):
     assert np.array_equal(runs[0].valid_probs, runs[1].valid_probs)
 
 
-def test_generated_notebook_runs_end_to_end(tiny_digits, tmp_path):
+def test_generated_notebook_runs_end_to_end(tiny_digits, tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     import nbformat
+
+    # the notebook's kernel imports this checkout's image_baseline, not another one installed (editable)
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
 
     out = tmp_path / "week1.ipynb"
     args = ["notebook", str(out), "--data", str(tiny_digits), "--limit-per-class", "8", "--epochs", "1"]
@@ -198,4 +203,5 @@ def test_generated_notebook_runs_end_to_end(tiny_digits, tmp_path):
     )  # batch, lr finder, confusion, top losses, cam
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "images: 32 images, 4 classes, layout pets" in text
+    assert ": pretrained, ImageNet weights" in text and "TRAINING FROM SCRATCH" not in text
     assert "SuggestedLRs" in text and "pytorch" in text

@@ -38,8 +38,17 @@ import click
     help="The kernel's id (default: $KAGGLE_USERNAME/lanl-<submission>; --push fills in the owner).",
 )
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option(
+    "--numba-cache",
+    "numba_python",
+    metavar="PYTHON",
+    default=None,
+    help="Ship the config's numba kernels compiled by this interpreter, which must have the kernel's Python "
+    "and numba versions (e.g. a venv installed with -c ../shared/kaggle/kaggle-image-2026.txt): the kernel "
+    "then starts in seconds instead of compiling them. Default: they compile on first use.",
+)
 @click.option("--push", is_flag=True, help="Also push the kernel through the Kaggle API.")
-def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed, push):
+def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed, numba_python, push):
     """Write OUT/lanl_kernel.py (the package packed inside, the config embedded) and OUT/kernel-metadata.json.
 
     The script runs the configured pipeline on /kaggle/input/LANL-Earthquake-Prediction and writes
@@ -56,6 +65,7 @@ def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed
         kernel_id=kernel_id,
         seed=seed,
         runs_dataset=runs_dataset,
+        numba_python=numba_python,
     )
     k = b.kernel
     click.echo(
@@ -64,6 +74,12 @@ def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed
     )
     sources = ", ".join(k["competition_sources"] + k["dataset_sources"])
     click.echo(f"kernel {k['id']}: {sources}; GPU {'on' if k['enable_gpu'] else 'off'}, internet off")
+    if b.numba_cache:
+        n = b.numba_cache
+        click.echo(
+            f"numba: {n['files']} cache files ({n['bytes'] / 1e6:.1f} MB) compiled for Python {n['python']}, "
+            f"numba {n['numba']}, {n['cpu']}; used where those match, else the kernels compile on first use"
+        )
     if runs_dataset:
         click.echo(f"the kernel predicts with the runs of {runs_dataset} (LANL_RUNS) instead of training")
     click.echo(f"run it here: LANL_INPUT=DATA LANL_WORKING=OUT python -I {b.script}")

@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from lanl.errors import LanlError
+from lanl.extras import require
 from lanl.features.extract import KEY_COLUMNS, check_segments
 from lanl.features.runners import Runner, SerialRunner
 from lanl.features.store import FeatureStore, segment_request
@@ -51,20 +52,14 @@ class TsfreshSet:
         return f"tsfresh-{self.level}"
 
     def settings(self) -> dict:
-        from tsfresh.feature_extraction import (
-            ComprehensiveFCParameters,
-            EfficientFCParameters,
-            MinimalFCParameters,
-        )
-
-        cls = {"minimal": MinimalFCParameters, "efficient": EfficientFCParameters}.get(
-            self.level, ComprehensiveFCParameters
+        fc = _tsfresh("tsfresh.feature_extraction")
+        cls = {"minimal": fc.MinimalFCParameters, "efficient": fc.EfficientFCParameters}.get(
+            self.level, fc.ComprehensiveFCParameters
         )
         return dict(cls())
 
     def to_dict(self) -> dict:
-        import tsfresh
-
+        tsfresh = _tsfresh("tsfresh")
         return {"name": self.name, "tsfresh_version": tsfresh.__version__, "settings": self.settings()}
 
     @property
@@ -73,10 +68,14 @@ class TsfreshSet:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _tsfresh(module: str):
+    """``module`` of tsfresh, or a MissingExtra naming the 'tsfresh' extra."""
+    return require(module, "tsfresh", "a tsfresh feature set (--tsfresh) or RelevanceSelector")
+
+
 def tsfresh_block(values: np.ndarray, keys, tset: TsfreshSet) -> pd.DataFrame:
     """tsfresh features of a block of equal-length segments, one row per key (in order)."""
-    from tsfresh import extract_features
-
+    extract_features = _tsfresh("tsfresh").extract_features
     values = np.asarray(values)
     check_segments(values, list(keys))
     n, length = values.shape
@@ -155,8 +154,7 @@ class RelevanceSelector(TransformerMixin, BaseEstimator):
         self.ml_task = ml_task
 
     def fit(self, X, y):
-        from tsfresh.feature_selection.relevance import calculate_relevance_table
-
+        calculate_relevance_table = _tsfresh("tsfresh.feature_selection.relevance").calculate_relevance_table
         frame = _frame(X)
         target = pd.Series(np.asarray(y), index=frame.index)
         self.relevance_table_ = calculate_relevance_table(

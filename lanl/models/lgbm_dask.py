@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
+from lanl.extras import require
 from lanl.models.base import Range, at_least, check_weight, check_xy
 from lanl.models.lgbm import LGBMRegressor, _names, _values
 
@@ -55,6 +56,7 @@ class DaskLGBMRegressor(LGBMRegressor):
     def fit(self, X, y, eval_set=None, sample_weight=None, callbacks=()) -> DaskLGBMRegressor:
         """Fit on the cluster (rows weighted by ``sample_weight``); with ``eval_set=(X_stop, y_stop)`` keep the
         early-stopping iteration."""
+        require("distributed", "dask", "the lgbm_dask model")
         import lightgbm.dask
 
         from lanl.distributed import connect
@@ -98,7 +100,7 @@ def spread(client, X: pd.DataFrame, y: pd.Series, partitions: int = 0, *, weight
     """(X, y, weight) as dask collections of ``partitions`` row blocks (0: one per worker), block k of each
     scattered to worker k mod n (``weight`` None stays None): lightgbm.dask trains one LightGBM machine per
     worker holding data."""
-    import dask.dataframe as dd
+    dd = require("dask.dataframe", "dask", "the lgbm_dask model")
 
     workers = sorted(client.scheduler_info()["workers"])
     size = math.ceil(len(X) / max(1, partitions or len(workers)))

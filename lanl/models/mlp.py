@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
 from lanl.errors import LanlError
+from lanl.models._torch import nn, torch
 from lanl.models.base import (
     Range,
     between,

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
 from lanl.errors import LanlError
+from lanl.models._torch import nn, torch
 from lanl.models.base import Range, at_least, one_of, take
 from lanl.models.torch_base import TorchRegressor
 

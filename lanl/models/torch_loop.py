@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lanl.fsutil import atomic_path
+from lanl.models._torch import torch
 from lanl.progress import progress
 
 Fetch = Callable[[np.ndarray], torch.Tensor]  # row indices -> input batch (on the device)
