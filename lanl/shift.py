@@ -21,7 +21,9 @@ remedies the winners used, each optional and composable (``[shift]`` of a run or
 
 Everything is fitted on the fold's training rows and the (unlabelled) test rows only, never on the held-out
 fold: :func:`plan` is called once per fold by the CV loop. ``auto`` runs the diagnostics and applies what they
-call for: the KS filter when some features shift (D above ``ks_statistic``), the cycle subset when the training
+call for: the KS filter when some features shift (D above ``ks_statistic``, and beyond sampling noise: a KS
+p-value below ``shift_pvalue`` over the feature count, so a small test set does not drop features by chance), the
+cycle subset when the training
 rows differ from test beyond sampling noise (a KS p-value, Bonferroni over the features) and the subset brings
 them measurably closer (it does not wait for a high adversarial AUC: on real data the AUC
 after the filter is near 0.5 while the closest cycles still move the test mean), importance weights when the
@@ -185,12 +187,17 @@ def plan(
     ks = ks_statistics(train, test, features)
     out.diagnostics["ks"] = ks.head(10).to_dict("records")
     shifted = ks[(ks["statistic"] > config.ks_statistic) | (ks["pvalue"] < config.ks_pvalue)]
+    if config.auto:  # auto drops a feature only when its shift is beyond sampling noise too (few test rows)
+        shifted = shifted[shifted["pvalue"] < config.shift_pvalue / len(features)]
     if "ks_filter" in wanted or (config.auto and len(shifted)):
         out.features = _kept(features, ks, shifted)
+        dropped = [c for c in features if c not in out.features]
+        shown = ", ".join(dropped[:8]) + (f" and {len(dropped) - 8} more" if len(dropped) > 8 else "")
+        noise = f", beyond noise (p < {config.shift_pvalue} / {len(features)})" if config.auto else ""
         out.notes.append(
-            f"ks_filter: dropped {len(features) - len(out.features)} of {len(features)} features "
-            f"(KS D > {config.ks_statistic}{f' or p < {config.ks_pvalue}' if config.ks_pvalue else ''}: "
-            f"{', '.join(c for c in features if c not in out.features)})"
+            f"ks_filter: dropped {len(dropped)} of {len(features)} features "
+            f"(KS D > {config.ks_statistic}{f' or p < {config.ks_pvalue}' if config.ks_pvalue else ''}{noise}: "
+            f"{shown})"
         )
         _take(out, "ks_filter", config.auto)
     match = choose_cycles(train[out.features], cycles, test[out.features], config, seed=seed)

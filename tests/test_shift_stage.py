@@ -351,3 +351,16 @@ def test_lanl_shift_plans_the_mean_remedy(tables, tmp_path):
     res = CliRunner().invoke(main, [*args, "--remedies", "mean", "--test-mean", "6.32"])
     assert res.exit_code == 0, res.output
     assert "mean: test predictions re-centred to 6.32 s" in res.output
+
+
+def test_auto_drops_no_feature_by_chance_on_a_small_test_set():
+    """With 20 test rows, many of 40 unshifted features exceed KS D 0.2 by chance: auto drops none of them (their
+    p-values are not beyond noise); an explicit ks_filter still applies its thresholds as given."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(rng.normal(size=(600, 40)), columns=[f"f{i}" for i in range(40)])
+    test = pd.DataFrame(rng.normal(size=(20, 40)), columns=train.columns)
+    cycles, labels = np.repeat(np.arange(6), 100), np.tile(np.linspace(10, 0.1, 100), 6)
+    auto = plan(train, cycles, labels, test, ShiftConfig(remedies=["auto"]))
+    assert "ks_filter" not in auto.remedies and auto.features == list(train.columns)
+    explicit = plan(train, cycles, labels, test, ShiftConfig(remedies=["ks_filter"]))
+    assert len(explicit.features) < 40
