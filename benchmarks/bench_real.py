@@ -108,9 +108,9 @@ def main() -> None:
                 f"{k.split('-')[0]} {v:.2f}" for k, v in weights.items() if k != "intercept" and v > 0.005
             )
             best = min(r[1]["run"].metrics["cv_mae"] for r in rows)
-            gain = 100 * (1 - stack.metrics["cv_mae"] / best)
+            gain = 100 * (1 - stack.metrics["cv_mae"] / best)  # > 0: the stack is below the best single
             print(
-                f"| stack (blend: {shown}) | {stack.metrics['cv_mae']:.3f} ({gain:+.1f}% vs the best single) "
+                f"| stack (blend: {shown}) | {stack.metrics['cv_mae']:.3f} ({abs(gain):.1f}% {'below' if gain > 0 else 'above'} the best single) "
                 f"| | {stack.metrics['baseline_mae']:.3f} | {stack_s:.1f} |"
             )
         if kfold is not None:
