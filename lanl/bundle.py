@@ -45,7 +45,7 @@ from pathlib import Path
 import lanl
 from lanl.errors import LanlError, OfflineError
 from lanl.kaggle_api import COMPETITION
-from lanl.precompile import UNPACK_TIME
+from lanl.precompile import ASSETS, NETS, UNPACK_TIME, feature_requests
 
 SCRIPT = "lanl_kernel.py"
 METADATA = "kernel-metadata.json"
@@ -54,7 +54,6 @@ KAGGLE_INPUT = "/kaggle/input"
 DEFAULT_INPUT = f"{KAGGLE_INPUT}/{COMPETITION}"
 DEFAULT_WORKING = "/kaggle/working"
 OWNER_PLACEHOLDER = "INSERT_USERNAME"
-ASSETS = "_assets"  # inside the payload: files the config names (feature-set files)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FORMAT = 1
 # import name -> pip name; what every pipeline imports (report: matplotlib; manipulations: pywt)
@@ -69,7 +68,6 @@ BASE_PACKAGES = {
     "matplotlib": "matplotlib",
     "pywt": "PyWavelets",
 }
-NETS = ("cnn", "lstm", "mlp")  # the torch models
 
 
 @dataclass
@@ -418,7 +416,7 @@ def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
     ``$LANL_WORKING/submission.csv``."""
     from lanl.fsutil import atomic_path
     from lanl.ingest import ingest
-    from lanl.pipeline import run_pipeline
+    from lanl.pipeline import config_from_json, run_pipeline
 
     env = os.environ if env is None else env
     log = log or _print
@@ -429,7 +427,7 @@ def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
         log(f"runs {paths.runs}: predicting with them, training nothing")
     if not paths.input.is_dir():
         raise LanlError(f"{paths.input}: no competition data (attach it, or set LANL_INPUT)")
-    config = config_from_document(doc["config"], Path(assets))
+    config = config_from_json(doc["config"], Path(assets))
     if paths.features is not None:
         cache = ingest(paths.input, paths.cache).cache
         adopt_features(paths.features, paths.working / "features", cache, config, log=log)
@@ -513,24 +511,6 @@ def _print(message: str) -> None:
     print(message, flush=True)
 
 
-def config_from_document(data: dict, assets: Path):
-    """The PipelineConfig of the embedded JSON; feature-set files named ``feature_sets/...`` point into
-    the unpacked ``assets`` folder."""
-    from lanl.pipeline import PipelineConfig
-
-    values = dict(data)
-    for f in dataclasses.fields(PipelineConfig):
-        if f.default_factory is not dataclasses.MISSING and f.name in values:
-            default = f.default_factory()
-            if dataclasses.is_dataclass(default):
-                values[f.name] = type(default)(**values[f.name])
-    config = PipelineConfig(**values)
-    for table in config.run.values():
-        if str(table.get("features", "")).startswith("feature_sets/"):
-            table["features"] = str(assets / table["features"])
-    return config
-
-
 def _drop_cache_on_kaggle(paths: KernelPaths, env, log) -> None:
     """On Kaggle the signal cache (6 GB for the real data) would be saved with the kernel's outputs: drop it."""
     if env.get("KAGGLE_KERNEL_RUN_TYPE") and paths.cache.is_relative_to(paths.working):
@@ -565,25 +545,6 @@ def adopt_features(source, features_dir, cache, config, *, log=_print) -> list[P
             adopted.append(store.save(request, table))
             log(f"features: adopted the {feature_set.name} {part} table ({len(table)} rows) from {source}")
     return adopted
-
-
-def feature_requests(config) -> list:
-    """(feature set, segment spec) of every model of ``config`` that reads feature tables, without repeats."""
-    from lanl.features import load_feature_set
-    from lanl.models.inputs import segment_spec
-    from lanl.pipeline import run_config
-    from lanl.train import resolve
-
-    seen, out = set(), []
-    for model in config.models:
-        run, estimator = resolve(run_config(config, model))
-        if estimator.input != "features":
-            continue
-        feature_set, spec = load_feature_set(run.features), segment_spec(run)
-        if (feature_set.hash, spec.key()) not in seen:
-            seen.add((feature_set.hash, spec.key()))
-            out.append((feature_set, spec))
-    return out
 
 
 def offered_tables(source: Path) -> list[tuple[Path, dict]]:

@@ -37,7 +37,13 @@ from lanl.runs import Run
 from lanl.shift import shift_config
 
 MODELS = ("lgbm", "cnn", "lstm")
-TABLE_MODELS = ("lgbm", "nusvr", "svr", "ridge", "knn")  # measured on the real table: README, "Feature tables"
+TABLE_MODELS = (
+    "lgbm",
+    "nusvr",
+    "svr",
+    "ridge",
+    "knn",
+)  # measured on the real table: README, "Feature tables"
 AUTO_SHIFT = {"remedies": ["auto"]}
 
 
@@ -50,6 +56,22 @@ class PipelineConfig:
     folds: FoldSpec = field(default_factory=FoldSpec)
     run: dict[str, dict[str, Any]] = field(default_factory=dict)
     shift: dict[str, Any] = field(default_factory=lambda: dict(AUTO_SHIFT))
+
+
+def config_from_json(data: dict, assets: Path | None = None) -> PipelineConfig:
+    """The PipelineConfig of its JSON form (``dataclasses.asdict``, as a kernel bundle embeds it); feature-set
+    files named ``feature_sets/...`` point into the ``assets`` folder."""
+    values = dict(data)
+    for f in dataclasses.fields(PipelineConfig):
+        if f.default_factory is not dataclasses.MISSING and f.name in values:
+            default = f.default_factory()
+            if dataclasses.is_dataclass(default):
+                values[f.name] = type(default)(**values[f.name])
+    config = PipelineConfig(**values)
+    for table in config.run.values():
+        if assets is not None and str(table.get("features", "")).startswith("feature_sets/"):
+            table["features"] = str(assets / table["features"])
+    return config
 
 
 def with_remedies(config: PipelineConfig, remedies: list[str]) -> PipelineConfig:

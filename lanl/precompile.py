@@ -57,6 +57,8 @@ PORTABLE_FEATURES = (
     "ssse3",
     "xsave",
 )
+NETS = ("cnn", "lstm", "mlp")  # the torch models
+ASSETS = "_assets"  # inside the bundle's payload: files the config names (feature-set files)
 UNPACK_TIME = 315532800  # 1980-01-01 00:00 UTC, the zip entries' time: every unpacked file gets it
 CACHE_SUFFIXES = (".nbi", ".nbc")
 SKIP = ("synth.",)  # cache files of modules the kernel never runs (the warm-up's synthetic data writer)
@@ -123,15 +125,15 @@ def warm(config_doc: dict, root: str | Path, work: str | Path) -> dict:
     import numba
 
     import lanl
-    from lanl.bundle import ASSETS, config_from_document
     from lanl.features import extract_segments
     from lanl.ingest import ingest
+    from lanl.pipeline import config_from_json
     from lanl.segments import load_block, test_segments, train_segments
     from lanl.synth import generate
 
     if not Path(lanl.__file__).resolve().is_relative_to(Path(root).resolve()):
         raise LanlError(f"the warm-up imported lanl from {lanl.__file__}, not from the payload in {root}")
-    config = config_from_document(config_doc, Path(root) / ASSETS)
+    config = config_from_json(config_doc, Path(root) / ASSETS)
     work = Path(work)
     generate(work / "data", seed=0, rows=WARM_ROWS, cycles=2, test_segments=2)
     cache = ingest(work / "data", work / "cache").cache
@@ -155,8 +157,6 @@ def warm(config_doc: dict, root: str | Path, work: str | Path) -> dict:
 def warm_requests(config) -> tuple[list, bool]:
     """(feature set, segment spec) of the config's feature-table models, and whether an LSTM needs chunk
     features; the nets are not resolved (that would import torch, which the warm-up does not need)."""
-    from lanl.bundle import NETS, feature_requests
-
     tabular = dataclasses.replace(config, models=[m for m in config.models if m not in NETS])
     return feature_requests(tabular), "lstm" in config.models
 
@@ -164,3 +164,22 @@ def warm_requests(config) -> tuple[list, bool]:
 def platform_tag() -> str:
     """The OS and machine (numba's cache holds object code for one of each)."""
     return f"{sys.platform}-{platform.machine()}"
+
+
+def feature_requests(config) -> list:
+    """(feature set, segment spec) of every model of ``config`` that reads feature tables, without repeats."""
+    from lanl.features import load_feature_set
+    from lanl.models.inputs import segment_spec
+    from lanl.pipeline import run_config
+    from lanl.train import resolve
+
+    seen, out = set(), []
+    for model in config.models:
+        run, estimator = resolve(run_config(config, model))
+        if estimator.input != "features":
+            continue
+        feature_set, spec = load_feature_set(run.features), segment_spec(run)
+        if (feature_set.hash, spec.key()) not in seen:
+            seen.add((feature_set.hash, spec.key()))
+            out.append((feature_set, spec))
+    return out

@@ -22,7 +22,7 @@ from lanl.cache import SignalCache
 from lanl.cli import main
 from lanl.commands.bundle import bundle as bundle_command
 from lanl.errors import LanlError, OfflineError
-from lanl.pipeline import PipelineConfig, load_pipeline_config, run_pipeline
+from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_pipeline
 from lanl.synth import generate
 
 # LightGBM-only configs, no torch: CI also runs these on Python 3.12 with Kaggle's versions (-m bundle)
@@ -222,7 +222,7 @@ def test_bundle_is_reproducible_and_follows_the_config(kaggle, tmp_path):
     # the kernel carries the pipeline's shift stage (default auto) in its config, and reads it back
     doc = bundle.bundle_document(load_pipeline_config(config), None, payload)
     assert doc["config"]["shift"] == {"remedies": ["auto"]}
-    assert bundle.config_from_document(doc["config"], tmp_path).shift == {"remedies": ["auto"]}
+    assert config_from_json(doc["config"], tmp_path).shift == {"remedies": ["auto"]}
 
 
 def test_gpu_flag_and_required_packages():
