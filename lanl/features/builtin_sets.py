@@ -1,6 +1,7 @@
 """The feature sets that ship by name, written as data in the TOML shape of featureset.py.
 
-* ``winners``: the 1st-place solution's four features, after its noise-and-median manipulation;
+* ``winners``: the 1st-place solution's four features, after its noise-and-median manipulation (noise drawn per
+  segment; the ``first-place`` recipe's set adds the published kernel's one shared noise vector instead);
 * ``kernel``: the ~135 features of the popular public kernels (moments, quantiles, change rates, trend,
   STA/LTA, Hilbert and Hann means, rolling-window statistics, first/last-part statistics, FFT bands);
 * ``full``: every registered feature over its default grid on the raw signal, the distribution family on
@@ -19,7 +20,9 @@ WINNERS = {
     "description": "1st place: peaks of support 2 on the denoised signal, 20th percentile of the rolling "
     "std over 50 samples, MFCC 4 and 18 means; all after adding N(0, 0.5^2) noise and removing the median",
     "seed": 0,
-    "views": {"signal": [NOISE], "denoised": [NOISE, {"manipulation": "wavelet_denoise", "wavelet": "db4"}]},
+    # the 1st place's peak count was on denoise_signal_simple (a fixed threshold of 10), not on the
+    # universal-threshold denoiser (wavelet_denoise): tests/test_recipes.py checks it on real windows
+    "views": {"signal": [NOISE], "denoised": [NOISE, {"manipulation": "wavelet_denoise_simple", "wavelet": "db4"}]},
     "features": [
         {"feature": "number_peaks", "view": "denoised", "params": [{"n": 2}]},
         {"feature": "rolling", "params": [{"window": 50, "series": "std", "stat": "quantile", "q": 0.2}]},

@@ -72,6 +72,26 @@ def quantile(blk: Block, params: list[dict]) -> np.ndarray:
     return blk.quantiles([p["q"] for p in params])
 
 
+def _check_range(params: dict) -> str | None:
+    return None if params["lo"] < params["hi"] else f"lo must be below hi, got {params['lo']}, {params['hi']}"
+
+
+@feature(
+    "quantile_range",
+    family="distribution",
+    params={"lo": Param(float, lo=0.0, hi=1.0), "hi": Param(float, lo=0.0, hi=1.0)},
+    combiner=True,
+    check=_check_range,
+    grid=[{"lo": 0.01, "hi": 0.99}, {"lo": 0.05, "hi": 0.95}, {"lo": 0.1, "hi": 0.9}],
+)
+def quantile_range(blk: Block, params: list[dict]) -> np.ndarray:
+    """Quantile spread: quantile(hi) - quantile(lo) (np.quantile, linear interpolation); lo=0.25, hi=0.75 is
+    the iqr."""
+    qs = sorted({p[k] for p in params for k in ("lo", "hi")})
+    values = dict(zip(qs, blk.quantiles(qs).T, strict=True))
+    return np.column_stack([values[p["hi"]] - values[p["lo"]] for p in params])
+
+
 @feature("iqr", family="distribution")
 def iqr(blk: Block) -> np.ndarray:
     """Interquartile range: quantile(0.75) - quantile(0.25)."""

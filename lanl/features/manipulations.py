@@ -39,13 +39,18 @@ class SegmentContext:
         return np.random.default_rng(np.random.SeedSequence(words))
 
 
-@manipulation("noise_median", params={"sigma": Param(float, lo=0.0)})
-def noise_median(x: np.ndarray, ctx: SegmentContext, sigma: float) -> np.ndarray:
-    """The 1st-place augmentation: y = x + e, e_t ~ N(0, sigma^2) i.i.d. (seeded per segment), then
-    y - median(y)."""
+@manipulation("noise_median", params={"sigma": Param(float, lo=0.0), "shared": Param(bool, required=False)})
+def noise_median(x: np.ndarray, ctx: SegmentContext, sigma: float, shared: bool = False) -> np.ndarray:
+    """The 1st-place augmentation: y = x + e, e_t ~ N(0, sigma^2) i.i.d., then y - median(y).
+
+    By default e is drawn per segment (seeded by set seed, chain place and segment key). With
+    ``shared = true`` every segment gets the same vector, as in the 1st place's published kernel:
+    ``np.random.seed(seed); e = np.random.normal(0, sigma, n)`` (numpy's legacy generator), so a set with
+    seed 1337 adds exactly that kernel's noise."""
     out = np.empty(x.shape, np.float64)
+    common = np.random.RandomState(ctx.seed).normal(0.0, sigma, x.shape[1]) if shared else None
     for r in range(x.shape[0]):
-        y = x[r] + ctx.rng(r).normal(0.0, sigma, x.shape[1])
+        y = x[r] + (common if shared else ctx.rng(r).normal(0.0, sigma, x.shape[1]))
         out[r] = y - np.median(y)
     return out
 
@@ -79,6 +84,43 @@ def wavelet_denoise(x: np.ndarray, ctx: SegmentContext, wavelet: str = "db4", le
     threshold = (sigma * np.sqrt(2 * np.log(n)))[:, None]
     coeffs[1:] = [np.where(np.abs(c) < threshold, 0.0, c) for c in coeffs[1:]]
     return np.ascontiguousarray(pywt.waverec(coeffs, wavelet, mode="periodization", axis=1)[:, :n])
+
+
+@manipulation(
+    "wavelet_denoise_simple",
+    params={"wavelet": Param(str, required=False), "threshold": Param(float, lo=0.0, required=False)},
+    check=_check_wavelet,
+    min_length=lambda wavelet="db4", threshold=10.0: pywt.Wavelet(wavelet).dec_len,
+)
+def wavelet_denoise_simple(
+    x: np.ndarray, ctx: SegmentContext, wavelet: str = "db4", threshold: float = 10.0
+) -> np.ndarray:
+    """The 1st place's ``denoise_signal_simple``: c = pywt.wavedec(x, wavelet, mode='per'); every detail
+    band hard-thresholded at a fixed ``threshold`` (pywt.threshold(c, threshold, mode='hard'): values with
+    |c| < threshold become 0); the result is pywt.waverec(c, wavelet, mode='per') cut to n samples.
+    Unlike ``wavelet_denoise`` the threshold does not depend on the segment's noise level."""
+    n = x.shape[1]
+    coeffs = pywt.wavedec(np.asarray(x, np.float64), wavelet, mode="periodization", axis=1)
+    coeffs[1:] = [pywt.threshold(c, threshold, mode="hard") for c in coeffs[1:]]
+    return np.ascontiguousarray(pywt.waverec(coeffs, wavelet, mode="periodization", axis=1)[:, :n])
+
+
+def _check_clip(params: dict) -> str | None:
+    if params["lo"] >= params["hi"]:
+        return f"lo must be below hi, got lo={params['lo']} hi={params['hi']}"
+    return None
+
+
+@manipulation(
+    "clip_quantile",
+    params={"lo": Param(float, lo=0.0, hi=1.0), "hi": Param(float, lo=0.0, hi=1.0)},
+    check=_check_clip,
+)
+def clip_quantile(x: np.ndarray, ctx: SegmentContext, lo: float, hi: float) -> np.ndarray:
+    """Each segment clipped to its own [quantile lo, quantile hi] (np.quantile, linear interpolation):
+    the 'truncated' view, whose moments are not ruled by a few bursts."""
+    bounds = np.quantile(np.asarray(x, np.float64), [lo, hi], axis=1)
+    return np.clip(np.asarray(x, np.float64), bounds[0][:, None], bounds[1][:, None])
 
 
 @manipulation("abs")

@@ -2,7 +2,8 @@
 
 For one segment y (float64) with defaults sr=22050, n_fft=2048, hop_length=512, n_mels=128, top_db=80:
 
-1. STFT: y padded with n_fft//2 zeros on both sides (center=True, pad_mode='constant'), frames of n_fft
+1. STFT: y padded with n_fft//2 zeros on both sides (center=True, pad_mode='constant'; ``pad_mode="reflect"``
+   mirrors it instead, librosa's default before 0.10, which the 1st place's 2019 kernel ran), frames of n_fft
    samples every hop_length samples, times the periodic Hann window, rfft of each frame;
 2. power spectrogram S = |STFT|^2, mel spectrogram M = B S with B the Slaney mel filterbank
    (librosa.filters.mel: htk=False, norm='slaney', fmin=0, fmax=sr/2), whose weights librosa rounds to
@@ -59,9 +60,11 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int) -> np.ndarray:
     return weights
 
 
-def mean_log_mel(y: np.ndarray, basis, n_fft: int, hop_length: int, top_db: float) -> np.ndarray:
+def mean_log_mel(
+    y: np.ndarray, basis, n_fft: int, hop_length: int, top_db: float, pad_mode: str = "constant"
+) -> np.ndarray:
     """Frame-averaged log-mel spectrum (n_mels,) of one segment (steps 1-3 of the module docstring)."""
-    padded = np.pad(y, n_fft // 2)
+    padded = np.pad(y, n_fft // 2, mode=pad_mode)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
     window = scipy.signal.get_window("hann", n_fft, fftbins=True)
     spec = scipy.fft.rfft(frames * window, axis=1)
@@ -70,6 +73,13 @@ def mean_log_mel(y: np.ndarray, basis, n_fft: int, hop_length: int, top_db: floa
     log_mel = 10.0 * np.log10(np.maximum(1e-10, mel))
     log_mel = np.maximum(log_mel, log_mel.max() - top_db)
     return log_mel.mean(axis=1)
+
+
+PAD_MODES = ("constant", "reflect")
+
+
+def _check_mfcc(p: dict) -> str | None:
+    return "k must be below n_mels" if p["k"] >= p.get("n_mels", 128) else None
 
 
 @feature(
@@ -82,9 +92,10 @@ def mean_log_mel(y: np.ndarray, basis, n_fft: int, hop_length: int, top_db: floa
         "hop_length": Param(int, lo=1, required=False),
         "n_mels": Param(int, lo=1, required=False),
         "top_db": Param(float, lo=0.0, required=False),
+        "pad_mode": Param(str, choices=PAD_MODES, required=False),
     },
     combiner=True,
-    check=lambda p: "k must be below n_mels" if p["k"] >= p.get("n_mels", 128) else None,
+    check=_check_mfcc,
     min_length=lambda k, n_fft=2048, **_: n_fft,
     grid=[{"k": k} for k in range(20)],
 )
@@ -95,10 +106,11 @@ def mfcc_mean(blk: Block, params: list[dict]) -> np.ndarray:
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(params):
         key = (p.get("sr", 22050.0), p.get("n_fft", 2048), p.get("hop_length", 512), p.get("n_mels", 128))
-        groups.setdefault(key + (p.get("top_db", 80.0),), []).append(i)
-    for (sr, n_fft, hop, n_mels, top_db), idx in groups.items():
+        groups.setdefault(key + (p.get("top_db", 80.0), p.get("pad_mode", "constant")), []).append(i)
+    for (sr, n_fft, hop, n_mels, top_db, pad_mode), idx in groups.items():
         basis = scipy.sparse.csr_matrix(mel_filterbank(sr, n_fft, n_mels).astype(np.float64))
         for r in range(blk.n_segments):
-            coeffs = scipy.fft.dct(mean_log_mel(blk.x[r], basis, n_fft, hop, top_db), type=2, norm="ortho")
+            log_mel = mean_log_mel(blk.x[r], basis, n_fft, hop, top_db, pad_mode)
+            coeffs = scipy.fft.dct(log_mel, type=2, norm="ortho")
             out[r, idx] = coeffs[[params[i]["k"] for i in idx]]
     return out
