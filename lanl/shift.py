@@ -4,7 +4,8 @@ The real test segments come from another lab run than train, and their time_to_f
 remedies the winners used, each optional and composable (``[shift]`` of a run or pipeline config)::
 
     [shift]
-    remedies = ["auto"]      # any of ks_filter, cycle_subset, weights, fraction, mean; ["auto"]; [] for none
+    remedies = ["auto"]      # any of ks_filter, cycle_subset, cycle_length, weights, fraction, mean; ["auto"];
+                             #   [] for none
     ks_statistic = 0.2       # ks_filter keeps features whose train-vs-test KS statistic D is at most this
     ks_pvalue = 0.0          #   ... and whose KS p-value is at least this (1st place's test; with thousands of
                              #   rows almost every real feature fails p >= 0.05, so 0 leaves D alone to decide)
@@ -12,8 +13,10 @@ remedies the winners used, each optional and composable (``[shift]`` of a run or
     subset_draws = 5000      #   every such subset when there are at most this many (17 cycles: 2,431 of 10),
                              #   else this many seeded draws; the one closest to test (mean KS D) wins
     weight_clip = 10.0       # weights: p(test|x)/p(train|x) clipped to [1/clip, clip], normalised to mean 1
-    test_cycle_seconds = 0.0 # fraction: the test cycle length (0: estimated as the median duration of the
-                             #   training cycles closest to test, stated in the run)
+    test_cycle_seconds = 0.0 # fraction, cycle_length: the test cycle length (0: estimated as the median duration
+                             #   of the training cycles closest to test, stated in the run)
+    cycle_tolerance = 2.5    # cycle_length: train on the cycles whose length is within this many seconds of the
+                             #   test cycle length (at least the 3 nearest)
     test_mean = 0.0          # mean: re-centre the test predictions to this mean (0: off; 5th place: 6.32)
     min_gain = 0.1           # auto: take the cycle subset when it cuts the mean KS D by at least this share,
     shift_pvalue = 0.01      #   and when some kept feature's KS p-value is below this over the feature count
@@ -50,9 +53,10 @@ from lanl.errors import LanlError
 from lanl.models.base import check_params
 from lanl.models.target import cycle_durations
 
-REMEDIES = ("ks_filter", "cycle_subset", "weights", "fraction", "mean")
+REMEDIES = ("ks_filter", "cycle_subset", "cycle_length", "weights", "fraction", "mean")
 FLOATS = ("ks_statistic", "ks_pvalue", "subset_fraction", "weight_clip", "test_cycle_seconds", "test_mean",
-          "min_gain", "shift_pvalue")  # fmt: skip
+          "min_gain", "shift_pvalue", "cycle_tolerance")  # fmt: skip
+MIN_LENGTH_CYCLES = 3  # cycle_length keeps at least this many training cycles (the nearest in length)
 AUTO_WEIGHTS_AUC = 0.6
 MIN_FEATURES = 1  # the KS filter never leaves fewer (the least shifted are kept)
 KS_GRID = 1024  # the cycle search's ECDF grid per feature: exact up to this many distinct values
@@ -70,6 +74,7 @@ class ShiftConfig:
     test_mean: float = 0.0
     min_gain: float = 0.1
     shift_pvalue: float = 0.01
+    cycle_tolerance: float = 2.5
 
     def __post_init__(self):
         if isinstance(self.remedies, str):
@@ -90,6 +95,9 @@ class ShiftConfig:
         self.remedies = [r for r in ("auto", "none", *REMEDIES) if r in given]
         if self.remedies == ["none"]:
             self.remedies = []
+        if {"cycle_subset", "cycle_length"} <= set(self.remedies):
+            raise LanlError("[shift] remedies: cycle_subset and cycle_length both choose the training cycles; "
+                            "use one")
         if "mean" in self.remedies and not self.test_mean:
             raise LanlError("[shift] remedy 'mean' needs test_mean (the test mean of time_to_failure) set")
         finite = all(np.isfinite(float(getattr(self, f))) for f in FLOATS)
@@ -106,6 +114,7 @@ class ShiftConfig:
             ("test_mean", self.test_mean >= 0, "at least 0"),
             ("min_gain", 0 <= self.min_gain < 1, "in [0, 1)"),
             ("shift_pvalue", 0 < self.shift_pvalue < 1, "in (0, 1)"),
+            ("cycle_tolerance", self.cycle_tolerance > 0, "above 0"),
         ]
         for name, ok, valid in checks:
             if not ok:
@@ -221,6 +230,18 @@ def plan(
     elif config.auto:
         closer = f"only {gain:.0%} closer" if gain > 0 else "no closer"
         out.notes.append(f"cycle_subset: not taken (the closest cycles are {closer} to test than all cycles)")
+    durations = _durations(labels, cycles)
+    estimated = float(np.median([durations[c] for c in match["cycles"]]))
+    test_seconds = config.test_cycle_seconds or estimated
+    how = "given" if config.test_cycle_seconds else f"the median duration of the closest cycles {match['cycles']}"
+    if "cycle_length" in wanted:
+        out.cycles = length_matched_cycles(durations, test_seconds, config.cycle_tolerance)
+        out.rows = np.flatnonzero(np.isin(cycles, out.cycles))
+        lengths = ", ".join(f"{durations[c]:.1f}" for c in out.cycles)
+        out.notes.append(
+            f"cycle_length: trains on cycles {out.cycles} ({len(out.rows)} of {len(train)} rows), lengths "
+            f"{lengths} s, within {config.cycle_tolerance} s of the test cycle length {test_seconds:.2f} s ({how})"
+        )
     auc = None
     if "weights" in wanted or config.auto:
         kept = train[out.features].iloc[out.rows]
@@ -237,10 +258,7 @@ def plan(
         else:
             out.notes.append(f"weights: not taken (adversarial AUC {auc:.3f} < {AUTO_WEIGHTS_AUC})")
     if "fraction" in wanted:
-        durations = _durations(labels, cycles)
-        chosen = match["cycles"]
-        out.test_seconds = config.test_cycle_seconds or float(np.median([durations[c] for c in chosen]))
-        how = "given" if config.test_cycle_seconds else f"the median duration of the closest cycles {chosen}"
+        out.test_seconds = test_seconds
         out.notes.append(f"fraction: test cycle length {out.test_seconds:.2f} s ({how})")
     if "mean" in wanted:
         out.test_mean = config.test_mean
@@ -393,6 +411,14 @@ def importance_weights(likeness: np.ndarray, n_train: int, n_test: int, clip: fl
     p = np.clip(likeness, 1e-6, 1 - 1e-6)
     w = np.clip(p / (1 - p) * (n_train / n_test), 1 / clip, clip)
     return w / w.mean()
+
+
+def length_matched_cycles(durations: dict[int, float], seconds: float, tolerance: float) -> list[int]:
+    """The cycles whose duration is within ``tolerance`` seconds of ``seconds``; at least the
+    MIN_LENGTH_CYCLES nearest (all when there are fewer), in cycle order."""
+    gap = {c: abs(d - seconds) for c, d in durations.items()}
+    nearest = sorted(gap, key=lambda c: (gap[c], c))[:MIN_LENGTH_CYCLES]
+    return sorted({c for c, g in gap.items() if g <= tolerance} | set(nearest))
 
 
 def _durations(labels: np.ndarray, cycles: np.ndarray) -> dict[int, float]:

@@ -5,7 +5,9 @@
 
 Methods (:data:`METHODS`):
 
-* ``blend``: non-negative weights summing to 1 that minimise the OOF MAE (exactly: a linear programme);
+* ``blend``: non-negative weights summing to 1 that minimise the OOF MAE (exactly: a linear programme; the
+  optimum a hill-climbed non-negative blend searches for);
+* ``mean``: the plain average of the inputs, as the public kernels averaged their models (nothing fitted);
 * ``linear``: non-negative least squares with an intercept;
 * ``ridge``: ridge regression (``alpha``) with an intercept;
 * ``lgbm``: a small LightGBM (MAE objective, 4 leaves), early-stopped on whole training cycles.
@@ -36,7 +38,7 @@ from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet, write_text
 from lanl.models.base import Range, at_least, check_params, check_weight, check_xy, get_params_json, one_of
 from lanl.runs import Run, check_finite, check_run_name, code_version
 
-METHODS = ("blend", "linear", "ridge", "lgbm")
+METHODS = ("blend", "mean", "linear", "ridge", "lgbm")
 KEYS = ["seg_id", "start", "cycle", "label"]
 LGBM_LEVEL2 = {
     "objective": "mae",
@@ -114,6 +116,8 @@ class Stacker(RegressorMixin, BaseEstimator):
             self.best_iteration_ = self.model_.best_iteration_
         elif self.method == "blend":
             self.coef_, self.intercept_ = fit_blend(X, y, w), 0.0
+        elif self.method == "mean":
+            self.coef_, self.intercept_ = np.full(X.shape[1], 1.0 / X.shape[1]), 0.0
         else:
             positive = self.method == "linear"
             self.coef_, self.intercept_ = fit_linear(X, y, self.alpha, positive=positive, sample_weight=w)

@@ -23,7 +23,7 @@ from lanl.commands._options import (
     "--remedies",
     default="auto",
     show_default=True,
-    help="Remedies to plan, comma-separated: auto, or any of ks_filter, cycle_subset, weights, fraction, mean.",
+    help="Remedies to plan, comma-separated: auto, or any of ks_filter, cycle_subset, cycle_length, weights, fraction, mean.",
 )
 @click.option("--test-mean", type=float, default=0.0, help="The test mean prior of the 'mean' remedy.")
 @click.option(

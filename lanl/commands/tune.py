@@ -14,6 +14,7 @@ from lanl.commands._options import (
     table_opts,
 )
 from lanl.models import MODEL_KINDS
+from lanl.stack import METHODS
 
 
 @click.command()
@@ -115,11 +116,11 @@ def _num(value) -> str:
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--method",
-    type=click.Choice(["blend", "linear", "ridge", "lgbm"]),
+    type=click.Choice(list(METHODS)),
     default="blend",
     show_default=True,
-    help="blend: non-negative weights summing to 1 minimising OOF MAE; linear: non-negative least squares; "
-    "ridge; lgbm: a small LightGBM.",
+    help="blend: non-negative weights summing to 1 minimising OOF MAE; mean: the plain average; linear: "
+    "non-negative least squares; ridge; lgbm: a small LightGBM.",
 )
 @click.option("--name", default=None, help="Run name (default: stack-<method>-<hash of the inputs>).")
 @click.option(
