@@ -91,14 +91,18 @@ def build_bundle(
     runs_dataset: str | None = None,
     numba_python: str | Path | None = None,
 ) -> Bundle:
-    """Write the kernel script and its metadata for the pipeline config ``config_file`` into ``out_dir``.
+    """Write the kernel script and its metadata for the pipeline config ``config_file`` (a TOML file, or a
+    PipelineConfig such as a recipe's) into ``out_dir``.
 
     ``numba_python``: an interpreter with the kernel's Python and numba versions; it compiles the config's
     numba kernels for a portable CPU and the script carries them (:mod:`lanl.precompile`)."""
     from lanl.fsutil import write_text_atomic
-    from lanl.pipeline import load_pipeline_config
+    from lanl.pipeline import PipelineConfig, load_pipeline_config
 
-    config = load_pipeline_config(config_file)
+    if isinstance(config_file, PipelineConfig):
+        config = dataclasses.replace(config_file, run={m: dict(t) for m, t in config_file.run.items()})
+    else:
+        config = load_pipeline_config(config_file)
     if seed is not None:
         config.seed = seed
     _check_slug(features_dataset, "--features-dataset")

@@ -97,29 +97,39 @@ class PipelineResult:
 def load_pipeline_config(path: str | Path | None, default_models=None) -> PipelineConfig:
     """Read a pipeline TOML (or the defaults); unknown keys and models are errors that name the valid ones.
     ``default_models`` replaces the default model list (the feature-table one for tables)."""
-    models = {"models": list(default_models)} if default_models is not None else {}
     if path is None:
-        return PipelineConfig(**models)
+        return PipelineConfig(**({"models": list(default_models)} if default_models is not None else {}))
+    return pipeline_config_from_dict(read_toml(path, "pipeline config"), str(path), default_models)
+
+
+def read_toml(path: str | Path, what: str) -> dict:
+    """The TOML document of ``path``; a missing or malformed file is an error naming it."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise LanlError(f"{path}: no such pipeline config") from None
+        raise LanlError(f"{path}: no such {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise LanlError(f"{path}: not valid TOML ({exc})") from None
+
+
+def pipeline_config_from_dict(data: dict, where: str, default_models=None) -> PipelineConfig:
+    """The PipelineConfig of a pipeline TOML's tables (``where`` names it in errors), checked."""
+    data = dict(data)
+    models = {"models": list(default_models)} if default_models is not None else {}
     known = {f.name for f in dataclasses.fields(PipelineConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise LanlError(f"{path}: unknown keys {unknown}; valid: {sorted(known)}")
+        raise LanlError(f"{where}: unknown keys {unknown}; valid: {sorted(known)}")
     if "folds" in data:
         data["folds"] = FoldSpec(**data["folds"])
-    shift_config(data.get("shift", AUTO_SHIFT), f"{path} [shift]")  # checked here, applied per run
+    shift_config(data.get("shift", AUTO_SHIFT), f"{where} [shift]")  # checked here, applied per run
     config = PipelineConfig(**{**models, **data})
     if len(set(config.models)) != len(config.models):
-        raise LanlError(f"{path}: models lists a model twice ({config.models}); each runs once")
+        raise LanlError(f"{where}: models lists a model twice ({config.models}); each runs once")
     bad = [m for m in [*config.models, *config.run] if m not in MODEL_KINDS]
     if bad or not config.models:
         raise LanlError(
-            f"{path}: models must be a non-empty list of {list(MODEL_KINDS)}, got {bad or config.models}"
+            f"{where}: models must be a non-empty list of {list(MODEL_KINDS)}, got {bad or config.models}"
         )
     return config
 

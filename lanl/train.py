@@ -23,7 +23,7 @@ A config is a TOML file (``load_config``) read into :class:`RunConfig`; unknown 
     [params]                  # the model's parameters (lanl.models: LGBMRegressor, CNNRegressor, RNNRegressor)
     objective = "huber"
     [shift]                   # train -> test shift remedies, fitted per fold (lanl.shift; off by default here,
-    remedies = ["auto"]       # "auto" in lanl run): ks_filter, cycle_subset, weights, fraction, mean
+    remedies = ["auto"]       # "auto" in lanl run): ks_filter, cycle_subset, cycle_length, weights, fraction, mean
 
 Every fold fits its own target transform, input scaling and early stopping on its training folds only.
 """

@@ -109,5 +109,5 @@ shift_opt = click.option(
     default=None,
     metavar="REMEDIES",
     help="Train -> test shift remedies, comma-separated: auto, none, or any of ks_filter, cycle_subset, "
-    "weights, fraction, mean (see lanl.shift; overrides the config's [shift] remedies).",
+    "cycle_length, weights, fraction, mean (see lanl.shift; overrides the config's [shift] remedies).",
 )

@@ -15,6 +15,12 @@ import click
     default=None,
     help="Pipeline TOML, as for `lanl run` (default: the default pipeline).",
 )
+@click.option(
+    "--recipe",
+    default=None,
+    metavar="NAME",
+    help="Bundle one of the shipped solutions instead (`lanl run --list-recipes` lists them).",
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("bundle"), show_default=True)
 @click.option(
     "--features-dataset",
@@ -48,7 +54,7 @@ import click
     "then starts in seconds instead of compiling them. Default: they compile on first use.",
 )
 @click.option("--push", is_flag=True, help="Also push the kernel through the Kaggle API.")
-def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed, numba_python, push):
+def bundle(config_file, recipe, out_dir, features_dataset, runs_dataset, kernel_id, seed, numba_python, push):
     """Write OUT/lanl_kernel.py (the package packed inside, the config embedded) and OUT/kernel-metadata.json.
 
     The script runs the configured pipeline on /kaggle/input/LANL-Earthquake-Prediction and writes
@@ -58,6 +64,12 @@ def bundle(config_file, out_dir, features_dataset, runs_dataset, kernel_id, seed
     """
     from lanl.bundle import build_bundle, push_bundle
 
+    if recipe is not None:
+        if config_file is not None:
+            raise click.UsageError("give --config or --recipe, not both")
+        from lanl import recipes
+
+        config_file = recipes.load(recipe).config()
     b = build_bundle(
         config_file,
         out_dir,

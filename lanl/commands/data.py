@@ -86,6 +86,13 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="Pipeline TOML: models, stack, folds, per-model run configs (see lanl.pipeline).",
 )
+@click.option(
+    "--recipe",
+    default=None,
+    metavar="NAME",
+    help="A known solution shipped as a pipeline config (first-place, public-kernel, ...: see --list-recipes).",
+)
+@click.option("--list-recipes", is_flag=True, help="List the recipes, one line each, and exit.")
 @cache_opt
 @click.option(
     "--seed",
@@ -99,6 +106,8 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
 def run(
     data: Path | None,
     config_file: Path | None,
+    recipe: str | None,
+    list_recipes: bool,
     cache_dir: Path | None,
     seed: int | None,
     jobs: int,
@@ -111,13 +120,27 @@ def run(
     and the feature store). With --table (and --test-table), feature tables of your own replace DATA: the
     feature-table models, stack, report and a submission for the test table's segments. The train -> test
     shift stage runs with remedies "auto" unless the config or --shift says otherwise; the log, each run's
-    config and the report say what it chose. Outputs: runs/, features/, submissions/ in the current folder.
+    config and the report say what it chose. --recipe NAME runs one of the shipped solutions instead of the
+    default pipeline (on a feature table: its models, shift and stack on the table's columns). Outputs: runs/,
+    features/, submissions/ in the current folder.
     """
+    from lanl import recipes
     from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables, with_remedies
     from lanl.shift import parse_remedies
 
+    if list_recipes:
+        for name, description in recipes.summaries():
+            click.echo(f"{name:<20} {description}")
+        return
     tables = load_table_options(**table_options)
-    config = load_pipeline_config(config_file, default_models=TABLE_MODELS if tables is not None else None)
+    if recipe is not None:
+        if config_file is not None:
+            raise click.UsageError("give --config or --recipe, not both")
+        chosen = recipes.load(recipe)
+        click.echo(f"recipe {chosen.name}: {chosen.description}")
+        config = chosen.config(tables=tables is not None)
+    else:
+        config = load_pipeline_config(config_file, default_models=TABLE_MODELS if tables is not None else None)
     if seed is not None:
         config.seed = seed
     if shift is not None:
