@@ -96,8 +96,9 @@ class ShiftConfig:
         if self.remedies == ["none"]:
             self.remedies = []
         if {"cycle_subset", "cycle_length"} <= set(self.remedies):
-            raise LanlError("[shift] remedies: cycle_subset and cycle_length both choose the training cycles; "
-                            "use one")
+            raise LanlError(
+                "[shift] remedies: cycle_subset and cycle_length both choose the training cycles; use one"
+            )
         if "mean" in self.remedies and not self.test_mean:
             raise LanlError("[shift] remedy 'mean' needs test_mean (the test mean of time_to_failure) set")
         finite = all(np.isfinite(float(getattr(self, f))) for f in FLOATS)
@@ -233,7 +234,11 @@ def plan(
     durations = _durations(labels, cycles)
     estimated = float(np.median([durations[c] for c in match["cycles"]]))
     test_seconds = config.test_cycle_seconds or estimated
-    how = "given" if config.test_cycle_seconds else f"the median duration of the closest cycles {match['cycles']}"
+    how = (
+        "given"
+        if config.test_cycle_seconds
+        else f"the median duration of the closest cycles {match['cycles']}"
+    )
     if "cycle_length" in wanted:
         out.cycles = length_matched_cycles(durations, test_seconds, config.cycle_tolerance)
         out.rows = np.flatnonzero(np.isin(cycles, out.cycles))

@@ -140,7 +140,9 @@ def run(
         click.echo(f"recipe {chosen.name}: {chosen.description}")
         config = chosen.config(tables=tables is not None)
     else:
-        config = load_pipeline_config(config_file, default_models=TABLE_MODELS if tables is not None else None)
+        config = load_pipeline_config(
+            config_file, default_models=TABLE_MODELS if tables is not None else None
+        )
     if seed is not None:
         config.seed = seed
     if shift is not None:

@@ -22,7 +22,10 @@ WINNERS = {
     "seed": 0,
     # the 1st place's peak count was on denoise_signal_simple (a fixed threshold of 10), not on the
     # universal-threshold denoiser (wavelet_denoise): tests/test_recipes.py checks it on real windows
-    "views": {"signal": [NOISE], "denoised": [NOISE, {"manipulation": "wavelet_denoise_simple", "wavelet": "db4"}]},
+    "views": {
+        "signal": [NOISE],
+        "denoised": [NOISE, {"manipulation": "wavelet_denoise_simple", "wavelet": "db4"}],
+    },
     "features": [
         {"feature": "number_peaks", "view": "denoised", "params": [{"n": 2}]},
         {"feature": "rolling", "params": [{"window": 50, "series": "std", "stat": "quantile", "q": 0.2}]},
