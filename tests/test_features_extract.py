@@ -163,7 +163,7 @@ def test_other_bad_calls():
         extract(np.zeros((2, 2, 2)), "winners")
     with pytest.raises(LanlError, match="needs at least 100000 samples"):
         extract(np.zeros(20_000, np.int16), "kernel")
-    with pytest.raises(LanlError, match="manipulation wavelet_denoise needs at least 8 samples"):
+    with pytest.raises(LanlError, match="manipulation wavelet_denoise_simple needs at least 8 samples"):
         extract(np.zeros(5, np.int16), "winners")
 
 

@@ -148,8 +148,8 @@ def test_bad_inputs_are_refused_and_nothing_is_written(world, tmp_path):
     for inputs, message in cases:
         with pytest.raises(LanlError, match=message):
             stack_runs(inputs, runs_dir=tmp_path / "out")
-    with pytest.raises(LanlError, match="unknown stacking method 'mean'"):
-        stack_runs(runs, method="mean", runs_dir=tmp_path / "out")
+    with pytest.raises(LanlError, match="unknown stacking method 'median'"):
+        stack_runs(runs, method="median", runs_dir=tmp_path / "out")
     with pytest.raises(LanlError, match="is one of its inputs"):
         stack_runs(runs, name="view_a")
     assert not (tmp_path / "out").exists()
