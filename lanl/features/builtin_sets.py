@@ -1,4 +1,4 @@
-"""The feature sets that ship by name, written as data in the TOML shape of featureset.py.
+"""The feature sets that ship by name, written as data in the TOML shape of featureset.py (which reads them).
 
 * ``winners``: the 1st-place solution's four features, after its noise-and-median manipulation (noise drawn per
   segment; the ``first-place`` recipe's set adds the published kernel's one shared noise vector instead);
@@ -10,8 +10,7 @@
 
 from __future__ import annotations
 
-from lanl.features.featureset import BASE_VIEW, FeatureSet, from_dict
-from lanl.features.registry import FEATURES
+from lanl.features.registry import BASE_VIEW, FEATURES
 
 NOISE = {"manipulation": "noise_median", "sigma": 0.5}
 
@@ -147,7 +146,6 @@ def full_dict() -> dict:
 NAMES = ("winners", "kernel", "full")
 
 
-def get(name: str) -> FeatureSet:
-    """A built-in set by name."""
-    data = {"winners": lambda: WINNERS, "kernel": lambda: KERNEL, "full": full_dict}[name]()
-    return from_dict(data, source=f"built-in set {name!r}")
+def data(name: str) -> dict:
+    """A built-in set by name, as the data lanl.features.featureset.from_dict reads."""
+    return {"winners": lambda: WINNERS, "kernel": lambda: KERNEL, "full": full_dict}[name]()

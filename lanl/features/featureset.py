@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from lanl.errors import LanlError
-from lanl.features.registry import FEATURES, MANIPULATIONS, column_name, parse_column
+from lanl.features import builtin_sets
+from lanl.features.registry import BASE_VIEW, FEATURES, MANIPULATIONS, column_name, parse_column
 
-BASE_VIEW = "signal"
 _VIEW_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _ENTRY_KEYS = {"feature", "view", "views", "params", "grid"}
 _SET_KEYS = {"name", "seed", "description", "views", "features"}
@@ -245,13 +245,11 @@ def _parse_yaml(text: str, path: Path) -> Any:
 
 def load(name_or_path: str | Path | FeatureSet) -> FeatureSet:
     """A built-in set by name (``winners``, ``kernel``, ``full``), a set file, or a set itself."""
-    from lanl.features import builtin_sets
-
     if isinstance(name_or_path, FeatureSet):
         return name_or_path
     text = str(name_or_path)
     if text in builtin_sets.NAMES:
-        return builtin_sets.get(text)
+        return from_dict(builtin_sets.data(text), source=f"built-in set {text!r}")
     if Path(text).suffix in (".toml", ".yaml", ".yml") or Path(text).exists():
         return read_file(text)
     raise LanlError(

@@ -28,6 +28,8 @@ import numpy as np
 
 from lanl.errors import LanlError
 
+BASE_VIEW = "signal"  # the view every feature set has: the segment as read, before any manipulation
+
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _STRING_VALUE = re.compile(r"^[A-Za-z][A-Za-z0-9.+-]*$")
 
