@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import lanl
+from lanl import models
 from lanl.errors import LanlError
 from lanl.folds import Folds, load_folds
 
@@ -117,9 +118,7 @@ class Run:
         return hits[0]
 
     def load_model(self, fold: int):
-        from lanl.models import load_model
-
-        return load_model(self.model_path(fold))
+        return models.load_model(self.model_path(fold))
 
 
 # the columns every reader relies on: text (seg_id, feature) or numbers

@@ -13,10 +13,11 @@ from lanl.cli import _Group
 from lanl.commands.tune import COMMANDS
 from lanl.errors import LanlError
 from lanl.ingest import ingest
+from lanl.models import load_model
 from lanl.report import build_report
 from lanl.runs import Run
 from lanl.segments import SegmentSpec, test_segments, train_segments
-from lanl.stack import Stacker, load_stacker, stack_runs
+from lanl.stack import Stacker, stack_runs
 from lanl.submit import read_ledger, submit
 from lanl.synth import generate
 from lanl.train import config_from_dict, train_table
@@ -73,7 +74,7 @@ def test_blend_beats_its_inputs_without_leakage(world):
     y, fold = stacked.oof["label"].to_numpy(), stacked.oof["fold"].to_numpy()
     assert (fold == inputs[0].oof.set_index("seg_id").loc[stacked.oof["seg_id"], "fold"].to_numpy()).all()
     for k in range(3):
-        saved = load_stacker(stacked.root / "models" / f"fold_{k}.json")
+        saved = load_model(stacked.root / "models" / f"fold_{k}.json")
         refit = Stacker("blend").fit(P[fold != k], y[fold != k])
         np.testing.assert_allclose(saved.coef_, refit.coef_, atol=1e-9)
         assert saved.coef_.min() >= 0 and saved.coef_.sum() == pytest.approx(1.0)

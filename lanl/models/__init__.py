@@ -43,6 +43,7 @@ _CLASSES = {
     "xgboost": ("lanl.models.boost", "XGBoostRegressor"),
 }
 MODEL_KINDS = tuple(_CLASSES)
+_LEVEL2 = ("lanl.models.stacker", "Stacker")  # kind "stack": what lanl.stack fits, loaded like any model
 SUFFIX = {
     "lgbm": ".json",
     "cnn": ".pt",
@@ -87,9 +88,8 @@ def load_model(path: str | Path):
         raise LanlError(f"{path}: not a model file (a model file ends in {', '.join(readers)})")
     kind = readers[path.suffix](path)
     if kind == "stack":
-        from lanl.stack import load_stacker
-
-        return load_stacker(path)
+        module, name = _LEVEL2
+        return getattr(importlib.import_module(module), name).load(path)
     return model_class(kind).load(path)
 
 
