@@ -32,7 +32,7 @@ os.environ.setdefault("LANL_PROGRESS", "0")
 
 from lanl.features import ProcessRunner, SerialRunner, extract_segments, load_feature_set  # noqa: E402
 from lanl.features.extract import DEFAULT_BATCH  # noqa: E402
-from lanl.features.runners import DaskRunner  # noqa: E402
+from lanl.distributed import DaskRunner  # noqa: E402
 from lanl.segments import SEGMENT_LENGTH, SegmentSpec, train_segments  # noqa: E402
 
 

@@ -2,6 +2,7 @@
 
     connect(scheduler, n_workers=None)         -> context manager yielding a distributed.Client
     parse_scheduler(value)                     -> "local" or "tcp://HOST:PORT" (LanlError otherwise)
+    DaskRunner(scheduler, n_jobs, cache_location) -> the runner interface of lanl.features.runners, on Dask
     cluster_map(client, func, tasks, ...)      -> what DaskRunner.map runs (results in task order)
     read_windows(location, fingerprint, ...)   -> int16 windows, read where the task runs
     check_worker_cache(client, location, fp)   -> LanlError unless every worker can read the cache
@@ -28,17 +29,20 @@ import json
 import logging
 import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from lanl.cache import FORMAT_VERSION, MANIFEST, SignalCache, read_manifest
 from lanl.errors import LanlError
 from lanl.extras import require
+from lanl.features.extract import compute_block
+from lanl.features.runners import in_order, tune_allocator
+from lanl.segments import SEGMENT_LENGTH, load_block
 
 LOCAL = "local"
 SCHEDULER_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+:\d+/?$")
@@ -132,8 +136,6 @@ def blas_env() -> dict[str, str]:
 
 
 def _tune_worker() -> bool:
-    from lanl.features.runners import tune_allocator
-
     return tune_allocator()
 
 
@@ -156,8 +158,6 @@ class _RemoteCache(NamedTuple):
 
 @functools.lru_cache(maxsize=4)
 def _local_cache(path: str, fingerprint: str | None):
-    from lanl.cache import SignalCache
-
     cache = SignalCache.open(path)
     _check_fingerprint(path, cache.manifest, fingerprint)
     return cache
@@ -165,8 +165,6 @@ def _local_cache(path: str, fingerprint: str | None):
 
 @functools.lru_cache(maxsize=4)
 def _remote_cache(url: str, fingerprint: str | None) -> _RemoteCache:
-    from lanl.cache import FORMAT_VERSION, MANIFEST
-
     url_to_fs = _dask("fsspec.core").url_to_fs
 
     fs, root = url_to_fs(url)
@@ -195,16 +193,12 @@ def read_windows(
     """The int16 windows (n, length) of train start rows ``starts`` (or of test segments ``seg_ids`` when
     every start is -1), read from the cache at ``location`` (a path or an fsspec URL) where this runs."""
     if not is_url(location):
-        from lanl.segments import load_block
-
         table = pd.DataFrame({"seg_id": list(seg_ids), "start": np.asarray(starts, np.int64)})
         return load_block(_local_cache(str(location), fingerprint), table, length)
     return _read_remote(_remote_cache(str(location), fingerprint), location, seg_ids, starts, length)
 
 
 def _read_remote(cache: _RemoteCache, url: str, seg_ids, starts, length: int | None) -> np.ndarray:
-    from lanl.segments import SEGMENT_LENGTH
-
     starts = np.asarray(starts, np.int64)
     if len(starts) and (starts < 0).all():
         index = {s: k for k, s in enumerate(cache.manifest.get("test_ids", []))}
@@ -303,8 +297,6 @@ def _task_kind(func: Callable, task) -> str:
 
 def _where(task, cache_location: str | None) -> tuple[str, str | None]:
     """(location the workers read, fingerprint of the client's cache) for a cache block task."""
-    from lanl.cache import read_manifest
-
     root = task[0]
     manifest = read_manifest(root) or {}
     return str(cache_location or Path(root).absolute()), manifest.get("fingerprint")
@@ -319,8 +311,6 @@ def block_args(task, location: str, fingerprint: str | None) -> tuple:
 
 def feature_block(location, fingerprint, length, seg_ids, starts, fs) -> np.ndarray:
     """On a worker: read the windows, compute the features of the block (as extract._cache_task does)."""
-    from lanl.features.extract import compute_block
-
     values = read_windows(location, fingerprint, seg_ids, starts, length)
     return compute_block(values, list(seg_ids), fs)
 
@@ -341,17 +331,7 @@ def _features_map(client, tasks: Iterator, first, cache_location, in_flight: int
 
 def _ordered(client, calls: Iterable[tuple], in_flight: int) -> Iterator:
     """Submit ``(func, *args)`` calls, at most ``in_flight`` ahead, and yield their results in order."""
-    pending: deque = deque()
-    try:
-        for func, *args in calls:
-            pending.append(client.submit(func, *args, pure=False))
-            if len(pending) >= in_flight:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        if pending:
-            client.cancel(list(pending))
+    return in_order(lambda call: client.submit(*call, pure=False), calls, in_flight, client.cancel)
 
 
 # ------------------------------------------------------------------------------------ tsfresh on Dask
@@ -456,3 +436,54 @@ def _with_windows(func, where, chunk_list, **kwargs):
         for c, v in zip(chunk_list, values, strict=True)
     ]
     return func(chunks, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------- the runner
+class DaskRunner:
+    """Runs tasks on a dask.distributed cluster, yielding results in task order.
+
+    ``scheduler``: ``"local"`` (a LocalCluster of ``n_jobs`` worker processes on 127.0.0.1, default one per
+    core), ``"tcp://HOST:PORT"`` (a running cluster) or a ``distributed.Client`` (used as it is, not closed).
+    The cluster is reached on the first ``map`` (an all-hits feature request never starts one) and kept until
+    ``close()`` or the end of a ``with`` block. Cache block tasks travel as (cache location, segment ids and
+    start rows) with the feature set sent once per map; workers read the windows from ``cache_location``
+    (default: the cache's own absolute path, then on storage every worker shares), a path or an fsspec URL.
+    tsfresh sets run through tsfresh's own Dask distributor. Anything else is submitted as it is (``func``
+    module-level, tasks picklable).
+    """
+
+    def __init__(self, scheduler="local", n_jobs: int | None = None, cache_location: str | None = None):
+        self.scheduler = scheduler
+        self.cache_location = cache_location
+        self._n_jobs = n_jobs
+        self._client = None if isinstance(scheduler, str) else scheduler
+        self._opened = ExitStack()  # what this runner started: its client, its LocalCluster
+
+    @property
+    def client(self):
+        """The distributed.Client, connecting (or starting the LocalCluster) on first use."""
+        if self._client is None:
+            self._client = self._opened.enter_context(connect(self.scheduler, n_workers=self._n_jobs))
+        return self._client
+
+    @property
+    def n_jobs(self) -> int:
+        """Worker threads of the cluster (before connecting: the LocalCluster's size, or 1 for a remote one)."""
+        if self._client is None:
+            return (self._n_jobs or os.cpu_count() or 1) if self.scheduler == "local" else 1
+        return worker_threads(self._client)
+
+    def map(self, func: Callable, tasks: Iterable) -> Iterator:
+        return cluster_map(self.client, func, tasks, cache_location=self.cache_location)
+
+    def close(self) -> None:
+        """Close the client and the LocalCluster this runner opened (a client passed in stays open)."""
+        if isinstance(self.scheduler, str):
+            self._client = None
+        self._opened.close()
+
+    def __enter__(self) -> DaskRunner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -38,7 +38,7 @@ WINDOW = 12_000
 @pytest.fixture(scope="module")
 def runner():
     """A DaskRunner on a LocalCluster it starts (2 workers), shared by the module; closed at the end."""
-    from lanl.features.runners import DaskRunner
+    from lanl.distributed import DaskRunner
 
     runner = DaskRunner("local", n_jobs=2)
     try:
@@ -156,7 +156,7 @@ def test_cache_blocks_equal_the_serial_runner(runner, cache, windows, small):
 
 
 def test_workers_read_the_cache_through_an_fsspec_url(runner, address, cache, windows, small):
-    from lanl.features.runners import DaskRunner
+    from lanl.distributed import DaskRunner
 
     url = cache.root.resolve().as_uri()  # file:///...: the byte-range reader, as for s3:// or gs://
     with DaskRunner(address, cache_location=url) as remote:
@@ -167,7 +167,7 @@ def test_workers_read_the_cache_through_an_fsspec_url(runner, address, cache, wi
 
 
 def test_a_cache_the_workers_cannot_read_is_reported(runner, address, cache, windows, small, tmp_path):
-    from lanl.features.runners import DaskRunner
+    from lanl.distributed import DaskRunner
 
     with DaskRunner(address, cache_location=str(tmp_path / "nowhere")) as remote:
         with pytest.raises(LanlError, match="2 of 2 Dask workers cannot read the signal cache"):

@@ -106,11 +106,11 @@ def features_cmd(
 
 def _runner(ctx, jobs: int, scheduler: str | None, worker_cache: str | None):
     """A context manager giving the runner of the options: local (--jobs) or a DaskRunner (--scheduler)."""
-    from lanl.features.runners import DaskRunner, make_runner
+    from lanl.features.runners import make_runner
 
     if not scheduler:
         return make_runner(jobs)  # a ProcessRunner keeps its pool for every part of the request
-    from lanl.distributed import LOCAL, parse_scheduler
+    from lanl.distributed import LOCAL, DaskRunner, parse_scheduler  # imports the feature extractor
 
     scheduler = parse_scheduler(scheduler)
     jobs_given = ctx.get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT

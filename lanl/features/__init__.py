@@ -7,7 +7,7 @@ Public API::
     extract_segments(cache, table, feature_set, runner=None)          -> DataFrame (cache windows)
     load_feature_set(name_or_path) / feature_set_from_dict(data)      -> FeatureSet
     parse_column(name) -> Column(view, feature, params);  column_name(view, feature, params)
-    SerialRunner(), ProcessRunner(n_jobs), DaskRunner(scheduler), make_runner(jobs)
+    SerialRunner(), ProcessRunner(n_jobs), make_runner(jobs)          (lanl.distributed.DaskRunner on Dask)
     segment_features(cache, feature_set, part, spec, store, runner)   -> (DataFrame, folder, hit)
     FeatureStore(root), Request                                       (features/ Parquet + manifest)
     FEATURES, MANIPULATIONS                                           (the registries)
@@ -30,7 +30,7 @@ from lanl.features.featureset import FeatureSet, FeatureSpec, Step
 from lanl.features.featureset import from_dict as feature_set_from_dict
 from lanl.features.featureset import load as load_feature_set
 from lanl.features.registry import FEATURES, MANIPULATIONS, Column, column_name, parse_column
-from lanl.features.runners import DaskRunner, ProcessRunner, Runner, SerialRunner, make_runner
+from lanl.features.runners import ProcessRunner, Runner, SerialRunner, make_runner
 from lanl.features.store import FeatureStore, Request, segment_features
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "FeatureSet",
     "FeatureSpec",
     "FeatureStore",
-    "DaskRunner",
     "ProcessRunner",
     "Request",
     "Runner",

@@ -1,7 +1,7 @@
 """How work is scheduled, behind one small interface: ``runner.map(func, tasks)`` yields ``func(task)`` for
 each task, in task order. Features and the extraction code never know which runner runs them, so serial
 and parallel output are the same values in the same order: SerialRunner (this process), ProcessRunner (a
-local process pool), DaskRunner (a dask.distributed cluster, local or remote; see lanl.distributed).
+local process pool); lanl.distributed.DaskRunner (a dask.distributed cluster) has the same interface.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from typing import Protocol
 
 
@@ -85,6 +84,23 @@ def pool_context():
     return context
 
 
+def in_order(submit: Callable, items: Iterable, ahead: int, cancel: Callable[[list], None]) -> Iterator:
+    """``submit(item)`` (a future) for each item, at most ``ahead`` in flight, yielding the results in item order;
+    a consumer that stops early (or an error) hands the futures still pending to ``cancel``, so a kept pool or
+    a cluster is left no queued work. The loop of ProcessRunner and of lanl.distributed's DaskRunner."""
+    pending: deque = deque()
+    try:
+        for item in items:
+            pending.append(submit(item))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        if pending:
+            cancel(list(pending))
+
+
 class SerialRunner:
     """Runs every task in this process, one after the other."""
 
@@ -135,17 +151,11 @@ class ProcessRunner:
         yield from self._map(self._pool, func, tasks)
 
     def _map(self, pool: ProcessPoolExecutor, func: Callable, tasks: Iterable) -> Iterator:
-        pending: deque = deque()
-        try:
-            for task in tasks:
-                pending.append(pool.submit(func, task))
-                if len(pending) >= 2 * self.n_jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:  # a consumer that stops early (or an error) leaves no queued work behind in a kept pool
-            for future in pending:
+        def cancel(futures: list) -> None:
+            for future in futures:
                 future.cancel()
+
+        return in_order(lambda task: pool.submit(func, task), tasks, 2 * self.n_jobs, cancel)
 
     def close(self) -> None:
         """Stop the kept pool (a later ``map`` starts a new one)."""
@@ -159,62 +169,6 @@ class ProcessRunner:
 
     def __exit__(self, *exc) -> None:
         self._keep = False
-        self.close()
-
-
-class DaskRunner:
-    """Runs tasks on a dask.distributed cluster, yielding results in task order.
-
-    ``scheduler``: ``"local"`` (a LocalCluster of ``n_jobs`` worker processes on 127.0.0.1, default one per
-    core), ``"tcp://HOST:PORT"`` (a running cluster) or a ``distributed.Client`` (used as it is, not closed).
-    The cluster is reached on the first ``map`` (an all-hits feature request never starts one) and kept until
-    ``close()`` or the end of a ``with`` block. Cache block tasks travel as (cache location, segment ids and
-    start rows) with the feature set sent once per map; workers read the windows from ``cache_location``
-    (default: the cache's own absolute path, then on storage every worker shares), a path or an fsspec URL.
-    tsfresh sets run through tsfresh's own Dask distributor. Anything else is submitted as it is (``func``
-    module-level, tasks picklable).
-    """
-
-    def __init__(self, scheduler="local", n_jobs: int | None = None, cache_location: str | None = None):
-        self.scheduler = scheduler
-        self.cache_location = cache_location
-        self._n_jobs = n_jobs
-        self._client = None if isinstance(scheduler, str) else scheduler
-        self._opened = ExitStack()  # what this runner started: its client, its LocalCluster
-
-    @property
-    def client(self):
-        """The distributed.Client, connecting (or starting the LocalCluster) on first use."""
-        if self._client is None:
-            from lanl.distributed import connect
-
-            self._client = self._opened.enter_context(connect(self.scheduler, n_workers=self._n_jobs))
-        return self._client
-
-    @property
-    def n_jobs(self) -> int:
-        """Worker threads of the cluster (before connecting: the LocalCluster's size, or 1 for a remote one)."""
-        if self._client is None:
-            return (self._n_jobs or os.cpu_count() or 1) if self.scheduler == "local" else 1
-        from lanl.distributed import worker_threads
-
-        return worker_threads(self._client)
-
-    def map(self, func: Callable, tasks: Iterable) -> Iterator:
-        from lanl.distributed import cluster_map
-
-        return cluster_map(self.client, func, tasks, cache_location=self.cache_location)
-
-    def close(self) -> None:
-        """Close the client and the LocalCluster this runner opened (a client passed in stays open)."""
-        if isinstance(self.scheduler, str):
-            self._client = None
-        self._opened.close()
-
-    def __enter__(self) -> DaskRunner:
-        return self
-
-    def __exit__(self, *exc) -> None:
         self.close()
 
 
