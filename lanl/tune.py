@@ -660,32 +660,10 @@ def importances(study) -> dict[str, float]:
 def best_toml(config: RunConfig, study: str, trial) -> str:
     """``config`` (every default filled in; no name, so a run is named by its hash) as a lanl train TOML."""
     body = {k: v for k, v in dataclasses.asdict(config).items() if k != "name"}
+    import tomli_w  # only tuning writes TOML, and Kaggle's image (where reports of studies are read) lacks it
+
     head = f"# best of study {study}: trial {trial.number}, CV MAE {trial.value:.5f}\n"
-    return head + "# lanl train DATA --config best.toml\n" + dump_toml(body)
-
-
-def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
-    """A TOML document of scalars, lists of scalars and nested tables (what tomllib reads back equal)."""
-    scalars = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    out = "\n".join(scalars) + ("\n" if scalars else "")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out += f"\n[{prefix}{key}]\n" + dump_toml(value, f"{prefix}{key}.")
-    return out
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise LanlError(f"cannot write {value} to TOML")
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise LanlError(f"cannot write {type(value).__name__} {value!r} to TOML")
+    return head + "# lanl train DATA --config best.toml\n" + tomli_w.dumps(body)
 
 
 # ------------------------------------------------------------------------------------ reading a study back

@@ -1,7 +1,9 @@
 """Tuning: Optuna studies over the saved folds -- resume, seeded sampling, pruning, worker processes, best.toml."""
 
+import dataclasses
 import re
 import tomllib
+from types import SimpleNamespace
 
 import numpy as np
 import optuna
@@ -21,8 +23,8 @@ from lanl.train import config_from_dict, load_config, train_table
 from lanl.tune import (
     SPACES,
     StudySpec,
+    best_toml,
     default_point,
-    dump_toml,
     load_study,
     open_storage,
     public_url,
@@ -144,8 +146,12 @@ def test_storage_urls_and_toml(tmp_path):
     assert storage_url(tmp_path / "x.log", tmp_path) == f"journal:{tmp_path}/x.log"
     assert storage_url("postgresql://u:secret@host/db", tmp_path) == "postgresql://u:secret@host/db"
     assert public_url("postgresql://u:secret@host/db") == "postgresql://u:***@host/db"
-    doc = {"a": 1e-05, "b": 'x"y', "c": True, "d": [1, 2], "params": {"extra": {}, "n": {"k": 3}}}
-    assert tomllib.loads(dump_toml(doc)) == doc
+    params = {"a": 1e-05, "b": 'x"y', "c": True, "d": [1, 2], "extra": {}, "n": {"k": 3}}
+    config = config_from_dict({"model": "lgbm", "name": "gone", "params": params})
+    text = best_toml(config, "s", SimpleNamespace(number=3, value=2.5))
+    assert text.startswith("# best of study s: trial 3, CV MAE 2.50000\n")
+    want = {k: v for k, v in dataclasses.asdict(config).items() if k != "name"}
+    assert tomllib.loads(text) == want and tomllib.loads(text)["params"] == params
 
 
 @pytest.fixture(scope="module")
