@@ -40,7 +40,11 @@ import shutil
 import sys
 import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import lanl
 from lanl.errors import LanlError, OfflineError
@@ -211,20 +215,18 @@ def required_packages(config, assets: dict | None = None) -> dict[str, str]:
 
 
 def minimum_versions(pip_names) -> dict[str, str]:
-    """pip name -> the least version lanl's own metadata asks for (``name>=X`` requirements), for the ones in
-    ``pip_names``; empty when lanl is not installed (run from a checkout)."""
-    from importlib import metadata
-
+    """pip name -> the least version lanl's own metadata asks for (an unconditional ``name>=X`` requirement),
+    for the ones in ``pip_names``; empty when lanl is not installed (run from a checkout)."""
     try:
         requirements = metadata.requires("lanl") or []
     except metadata.PackageNotFoundError:
         return {}
-    wanted = {name.lower(): name for name in pip_names}
+    wanted = {canonicalize_name(name): name for name in pip_names}
     out = {}
-    for req in requirements:
-        m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][0-9.]*)\s*", req)
-        if m and m[1].lower() in wanted:
-            out[wanted[m[1].lower()]] = m[2]
+    for req in map(Requirement, requirements):
+        floor = [spec.version for spec in req.specifier if spec.operator == ">="]
+        if req.marker is None and len(req.specifier) == 1 and floor and canonicalize_name(req.name) in wanted:
+            out[wanted[canonicalize_name(req.name)]] = floor[0]
     return dict(sorted(out.items()))
 
 
