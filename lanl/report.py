@@ -20,12 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # noqa: E402  (a file renderer: no display needed)
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from lanl.errors import LanlError
 from lanl.folds import OPTIMISTIC_WARNING
@@ -289,8 +286,14 @@ def draw_figures(runs: list[Run], studies: list | None = None) -> dict[str, tupl
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
+
+
+def _subplots(*grid, figsize: tuple[float, float], **kw):
+    """(figure, axes) like pyplot.subplots, on a Figure of its own: no pyplot state and no backend switch, so
+    importing the report leaves a notebook's inline plots alone; savefig renders PNG with Agg."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kw)
 
 
 def _grouped_bars(ax, labels, series: dict[str, list[float]], baseline: list[float]) -> None:
@@ -306,7 +309,7 @@ def _grouped_bars(ax, labels, series: dict[str, list[float]], baseline: list[flo
 
 
 def plot_mae_by_fold(runs: list[Run]):
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(runs[0].metrics["folds"])), 3.5))
+    fig, ax = _subplots(figsize=(max(6, 1.2 * len(runs[0].metrics["folds"])), 3.5))
     folds = runs[0].metrics["folds"]
     series = {
         r.name: [f["mae"] for f in r.metrics["folds"]] for r in runs if len(r.metrics["folds"]) == len(folds)
@@ -317,7 +320,7 @@ def plot_mae_by_fold(runs: list[Run]):
 
 def plot_mae_by_cycle(runs: list[Run]):
     table = per_cycle_table(runs)
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(table)), 3.5))
+    fig, ax = _subplots(figsize=(max(6, 0.9 * len(table)), 3.5))
     _grouped_bars(
         ax,
         [str(c) for c in table["cycle"]],
@@ -333,7 +336,7 @@ def plot_cycles(runs: list[Run]):
     cycles = sorted(base["cycle"].unique())
     cols = min(4, len(cycles))
     rows = -(-len(cycles) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False, sharey=True)
+    fig, axes = _subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False, sharey=True)
     for ax, c in zip(axes.flat, cycles, strict=False):
         for i, r in enumerate(runs):
             part = _cycle_rows(r.oof, c)
@@ -359,7 +362,7 @@ def _cycle_rows(oof: pd.DataFrame, cycle) -> pd.DataFrame:
 
 
 def plot_residuals(runs: list[Run]):
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 3.2), squeeze=False, sharey=True)
+    fig, axes = _subplots(1, len(runs), figsize=(4.5 * len(runs), 3.2), squeeze=False, sharey=True)
     for ax, r in zip(axes[0], runs, strict=True):
         label, resid = r.oof["label"].to_numpy(), (r.oof["pred"] - r.oof["label"]).to_numpy()
         ax.scatter(label, resid, s=6, alpha=0.5)
@@ -385,7 +388,7 @@ def plot_importance(runs: list[Run]):
     with_imp = [r for r in runs if r.importance is not None]
     if not with_imp:
         return None
-    fig, axes = plt.subplots(
+    fig, axes = _subplots(
         1, len(with_imp), figsize=(7 * len(with_imp), 0.28 * TOP_FEATURES + 1), squeeze=False
     )
     for ax, r in zip(axes[0], with_imp, strict=True):
@@ -405,7 +408,7 @@ def plot_learning(runs: list[Run]):
     with_curves = [r for r in runs if any(any(v) for v in r.history.get("fold_0", {}).values())]
     if not with_curves:
         return None
-    fig, axes = plt.subplots(1, len(with_curves), figsize=(4.5 * len(with_curves), 3.2), squeeze=False)
+    fig, axes = _subplots(1, len(with_curves), figsize=(4.5 * len(with_curves), 3.2), squeeze=False)
     for ax, r in zip(axes[0], with_curves, strict=True):
         for i, (fold, curves) in enumerate(sorted(r.history.items())):
             for key, values in curves.items():
@@ -428,7 +431,7 @@ def plot_learning(runs: list[Run]):
 
 
 def plot_test_vs_oof(runs: list[Run]):
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 3.2), squeeze=False, sharey=True)
+    fig, axes = _subplots(1, len(runs), figsize=(4.5 * len(runs), 3.2), squeeze=False, sharey=True)
     for ax, r in zip(axes[0], runs, strict=True):
         bins = np.linspace(0, max(r.oof["label"].max(), r.oof["pred"].max()) * 1.05, 30)
         ax.hist(r.oof["label"], bins, histtype="step", color="black", density=True, label="OOF labels")
@@ -444,7 +447,7 @@ def plot_test_vs_oof(runs: list[Run]):
 
 
 def plot_mae_vs_length(runs: list[Run]):
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    fig, ax = _subplots(figsize=(6, 3.4))
     for i, r in enumerate(runs):
         cycles = pd.DataFrame(r.metrics["cycles"]).set_index("cycle")
         lengths = cycle_lengths(r).reindex(cycles.index)
@@ -465,7 +468,7 @@ def plot_mae_vs_length(runs: list[Run]):
 
 
 def plot_history(studies: list):
-    fig, axes = plt.subplots(1, len(studies), figsize=(5.5 * len(studies), 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(studies), figsize=(5.5 * len(studies), 3.4), squeeze=False)
     for ax, st in zip(axes[0], studies, strict=True):
         t = st.trials
         done = t[t["state"] == "COMPLETE"].sort_values("number")
@@ -495,7 +498,7 @@ def plot_param_importance(studies: list):
     if not with_imp:
         return None
     height = 0.3 * max(len(st.importances) for st in with_imp) + 1
-    fig, axes = plt.subplots(1, len(with_imp), figsize=(5 * len(with_imp), height), squeeze=False)
+    fig, axes = _subplots(1, len(with_imp), figsize=(5 * len(with_imp), height), squeeze=False)
     for ax, st in zip(axes[0], with_imp, strict=True):
         items = sorted(st.importances.items(), key=lambda kv: kv[1])
         ax.barh([k for k, _ in items], [v for _, v in items], color="C0", alpha=0.8)

@@ -1,7 +1,10 @@
 """The CV report: runs written from hand-built tables (fast), then the HTML page and the Markdown summary."""
 
 import base64
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -139,3 +142,11 @@ def test_report_errors(runs, tmp_path):
         build_report([broken])
     with pytest.raises(LanlError, match="cannot be told apart"):
         build_report([runs[0], runs[0]])
+
+
+def test_importing_the_report_leaves_the_matplotlib_backend_alone():
+    """A notebook's inline backend (here: svg, set before import) survives ``import lanl.report``."""
+    code = "import matplotlib, lanl.report; print(matplotlib.get_backend())"
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "svg"
