@@ -192,8 +192,13 @@ def _segment_identity(src: Source) -> dict:
 
 
 def read_sample_submission(src: Source) -> list[str]:
-    """The seg_ids of ``sample_submission.csv`` in file order; header and duplicates are checked."""
-    lines = _decode(src.read_bytes(), src.name).splitlines()
+    """The seg_ids of ``sample_submission.csv`` in file order; header and duplicates are checked. The one
+    reader of the file: ingest, brought tables and the synthetic generator's ``sample_submission=``."""
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise DataError(src.name, f"cannot read sample submission: {exc}") from None
+    lines = _decode(data, src.name).splitlines()
     if not lines:
         raise DataError(src.name, "empty file (expected header seg_id,time_to_failure)", line=1)
     if lines[0].strip() != "seg_id,time_to_failure":

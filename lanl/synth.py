@@ -65,10 +65,8 @@ sample_submission.csv take ~65 s (394M test rows).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +77,7 @@ from scipy.signal import lfilter
 
 from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir
+from lanl.layout import Source, read_sample_submission
 from lanl.progress import progress
 
 DEFAULT_ROWS = 24_000_000
@@ -99,7 +98,6 @@ TTF_RANGE = (1e-11, 1e10)
 
 _STREAM_PLAN, _STREAM_TRAIN, _STREAM_TEST, _STREAM_IDS, _STREAM_WINDOWS = 0, 1, 2, 3, 4
 _PARAMS = 10  # offset of the per-cycle parameter streams
-_SEG_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -707,31 +705,6 @@ def random_test_ids(seed: int, n: int) -> list[str]:
     return [f"seg_{v:06x}" for v in seen]
 
 
-def read_sample_submission(path: str | Path) -> list[str]:
-    """The ``seg_id`` column of a sample_submission.csv, in file order; every id unique and file-name safe."""
-    path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(path, f"cannot read sample submission: {exc}") from None
-    if not rows or not rows[0] or rows[0][0].strip().lstrip("\ufeff") != "seg_id":
-        raise DataError(
-            path, "expected a header starting with 'seg_id' (the Kaggle sample_submission.csv)", 1
-        )
-    ids: list[str] = []
-    seen: set[str] = set()
-    for line, row in enumerate(rows[1:], start=2):
-        sid = row[0].strip() if row else ""
-        if not _SEG_ID_RE.fullmatch(sid):
-            raise DataError(path, f"seg_id {sid!r} is empty or not a safe file name", line)
-        if sid in seen:
-            raise DataError(path, f"duplicate seg_id {sid!r}", line)
-        seen.add(sid)
-        ids.append(sid)
-    return ids
-
-
 def _check_int(name: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise LanlError(f"{name} must be an integer >= {low:,}, got {value!r}")
@@ -758,7 +731,7 @@ def _test_ids(seed: int, test_segments: int | None, sample_submission) -> tuple[
     """(ids in segment order, whether they came from a sample submission)."""
     if sample_submission is None:
         return random_test_ids(seed, DEFAULT_TEST_SEGMENTS if test_segments is None else test_segments), False
-    ids = read_sample_submission(sample_submission)
+    ids = read_sample_submission(Source(Path(sample_submission)))
     if test_segments is not None and test_segments != len(ids):
         raise LanlError(
             f"test_segments={test_segments:,} contradicts {sample_submission} ({len(ids):,} seg_ids); "

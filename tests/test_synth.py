@@ -320,7 +320,7 @@ def _bad_sample(tmp_path: Path, text: str) -> Path:
         (dict(rows=2_500_000, cycles=4, sample_submission="/nonexistent/sub.csv"), "cannot read"),
         (dict(rows=2_500_000, cycles=4, sample_submission="HEADER"), "header"),
         (dict(rows=2_500_000, cycles=4, sample_submission="DUP"), "duplicate seg_id"),
-        (dict(rows=2_500_000, cycles=4, sample_submission="UNSAFE"), "not a safe file name"),
+        (dict(rows=2_500_000, cycles=4, sample_submission="UNSAFE"), "malformed seg_id '../evil'"),
         (dict(rows=2_500_000, cycles=4, sample_submission="OK", test_segments=3), "contradicts"),
         (dict(rows=10**12, cycles=2), "no recording gap"),
     ],
