@@ -37,10 +37,10 @@ from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir, sweep_temps, write_json_atomic
 from lanl.layout import DataLayout, Source, match_test_ids, read_sample_submission, test_identity, test_stamp
 from lanl.progress import progress
+from lanl.segments import SEGMENT_LENGTH
 
 TRAIN_HEADER = "acoustic_data,time_to_failure"
 TEST_HEADER = "acoustic_data"
-SEGMENT_LENGTH = 150_000
 CHUNK_BYTES = 32 << 20
 _MAX_LINE = 1 << 12
 _JUMP_CAP = 256

@@ -23,8 +23,7 @@ import pandas as pd
 
 from lanl.errors import LanlError
 from lanl.runs import Run, check_run_name
-
-KEYS = ["seg_id", "start", "cycle", "label"]
+from lanl.segments import KEY_COLUMNS
 
 
 def predict_run(
@@ -84,7 +83,7 @@ def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1
     table, _, _ = segment_features(
         cache, fs, part="test", spec=spec, store=FeatureStore(features_dir), runner=make_runner(jobs)
     )
-    columns = [c for c in table.columns if c not in KEYS]
+    columns = [c for c in table.columns if c not in KEY_COLUMNS]
     expected = config.get("n_features")
     if expected is not None and expected != len(columns):
         raise LanlError(

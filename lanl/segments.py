@@ -20,7 +20,7 @@ from lanl.cache import SignalCache
 from lanl.errors import LanlError
 
 SEGMENT_LENGTH = 150_000
-COLUMNS = ["seg_id", "start", "cycle", "label"]
+KEY_COLUMNS = ["seg_id", "start", "cycle", "label"]  # every window table's key columns, in this order
 
 
 @dataclass(frozen=True)

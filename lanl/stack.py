@@ -28,11 +28,10 @@ from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 from lanl.models.base import check_params, get_params_json
 from lanl.models.stacker import METHODS, Stacker
 from lanl.runs import Run, check_finite, check_run_name, code_version
+from lanl.segments import KEY_COLUMNS
 from lanl.train import CVResult, cross_validate, cv_metrics, matched_metrics
 
-__all__ = ["KEYS", "METHODS", "Level1", "Stacker", "check_inputs", "read_inputs", "stack_runs"]
-
-KEYS = ["seg_id", "start", "cycle", "label"]
+__all__ = ["METHODS", "Level1", "Stacker", "check_inputs", "read_inputs", "stack_runs"]
 
 
 # ------------------------------------------------------------------------------------------- the inputs
@@ -56,7 +55,7 @@ def read_inputs(run_dirs: list[str | Path]) -> Level1:
     runs = [Run.open(p) for p in run_dirs]
     check_inputs(runs)
     first = runs[0]
-    table = first.oof[[c for c in KEYS if c in first.oof.columns]].reset_index(drop=True)
+    table = first.oof[[c for c in KEY_COLUMNS if c in first.oof.columns]].reset_index(drop=True)
     oof = np.column_stack([_aligned(r.oof, table["seg_id"], "pred") for r in runs])
     test_ids = list(first.test_pred["seg_id"])
     test = np.column_stack([_aligned(r.test_pred, pd.Series(test_ids), "mean") for r in runs])

@@ -79,11 +79,11 @@ from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir
 from lanl.layout import Source, read_sample_submission
 from lanl.progress import progress
+from lanl.segments import SEGMENT_LENGTH
 
 DEFAULT_ROWS = 24_000_000
 DEFAULT_CYCLES = 8
 DEFAULT_TEST_SEGMENTS = 64
-SEGMENT_LENGTH = 150_000
 MIN_SEGMENTS_PER_CYCLE = 4
 BLOCK = 4096
 SAMPLE_DT = 1.1e-9

@@ -32,10 +32,9 @@ import pandas as pd
 
 from lanl.errors import DataError, LanlError
 from lanl.layout import Source, read_sample_submission
-from lanl.segments import SEGMENT_LENGTH
+from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH
 
 LABEL_COLUMNS = ("time_to_failure", "label", "target")
-KEY_COLUMNS = ("seg_id", "start", "cycle", "label")
 # First train.csv row after each of the 16 laboratory quakes of the competition's train.csv (0-based data rows).
 REAL_QUAKE_ROWS = (
     5656574, 50085878, 104677356, 138772453, 187641820, 218652630, 245829585, 307838917,
@@ -125,7 +124,7 @@ def load_tables(
     # the same bytes read the same way are the same data, wherever they lie
     options = f"{label}|{keep_straddling}|{window}".encode()
     info["data_fingerprint"] = "table:" + _digest([train, test, sample, quakes], options)
-    ordered = ["seg_id", "start", "cycle", "label"]
+    ordered = list(KEY_COLUMNS)
     train_out = keys[[c for c in ordered if c in keys.columns] + features].reset_index(drop=True)
     return FeatureTables(train_out, test_frame, features, info)
 

@@ -52,10 +52,10 @@ from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.progress import progress
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version
+from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH
 from lanl.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
 from lanl.shift import plan as plan_shift
 
-KEYS = ["seg_id", "start", "cycle", "label"]
 NET_FEATURES = {"signal": "raw", "chunks": "rnn_chunk"}
 # what a run's config.json records beside its config (provenance, not settings)
 RECORD_KEYS = {
@@ -81,7 +81,7 @@ MIN_TEST_ROWS = 3  # the shift diagnostics' adversarial classifier holds out a t
 # ---------------------------------------------------------------------------------------------- config
 @dataclass
 class SegmentsConfig:
-    length: int = 150_000
+    length: int = SEGMENT_LENGTH
     stride: int = 0  # 0: non-overlapping windows
 
 
@@ -378,7 +378,7 @@ def check_table(table: pd.DataFrame) -> None:
 
 
 def _oof_table(table: pd.DataFrame, results: list[FoldResult]) -> pd.DataFrame:
-    oof = table[[c for c in KEYS if c in table.columns]].reset_index(drop=True).copy()
+    oof = table[[c for c in KEY_COLUMNS if c in table.columns]].reset_index(drop=True).copy()
     oof["pred"], oof["fold"], oof["baseline"] = np.nan, -1, np.nan
     for r in results:
         oof.loc[r.valid_idx, ["pred", "fold", "baseline"]] = np.c_[
@@ -530,12 +530,12 @@ def train_table(
             f"feature tables feed feature-table models; model {config.model!r} reads {model.input}"
         )
     check_table(features)
-    columns = [c for c in features.columns if c not in KEYS]
+    columns = [c for c in features.columns if c not in KEY_COLUMNS]
     X_test = test[columns] if test is not None else None
     test_ids = list(test["seg_id"]) if test is not None else None
     info = {"feature_set": config.features, "n_features": len(columns), **(info or {})}
     inputs = Inputs(
-        features[[c for c in KEYS if c in features.columns]], features[columns], test_ids, X_test, info
+        features[[c for c in KEY_COLUMNS if c in features.columns]], features[columns], test_ids, X_test, info
     )
     return run_cv(config, model, inputs, runs_dir)
 

@@ -52,7 +52,8 @@ from lanl.fsutil import write_json_atomic, write_text_atomic
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR
-from lanl.train import KEYS, RunConfig, check_table, config_hash, fit_fold, resolve, table_label, usable_shift
+from lanl.segments import KEY_COLUMNS
+from lanl.train import RunConfig, check_table, config_hash, fit_fold, resolve, table_label, usable_shift
 
 STUDIES_SUBDIR = "_studies"  # inside the runs folder: study.db and one folder per study
 DEFAULT_DB = "study.db"
@@ -248,8 +249,8 @@ def table_data(
     """The inputs of a ready feature table (seg_id, start, cycle, label, feature columns) and, for a shift
     stage, its test table; ``info``: its provenance (lanl.tables: the fingerprint ties a study to the table)."""
     check_table(features)
-    columns = [c for c in features.columns if c not in KEYS]
-    table = features[[c for c in KEYS if c in features.columns]]
+    columns = [c for c in features.columns if c not in KEY_COLUMNS]
+    table = features[[c for c in KEY_COLUMNS if c in features.columns]]
     test_ids, X_test = (None, None) if test is None else (list(test["seg_id"]), test[columns])
     inputs = Inputs(table, features[columns], test_ids, X_test, {"n_features": len(columns), **(info or {})})
     usable_shift(config.shift, inputs.X, inputs.X_test)  # a shift that cannot apply fails before the study

@@ -29,11 +29,11 @@ from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
 from lanl.features.runners import ProcessRunner, Runner, SerialRunner
 from lanl.fsutil import locked_temp, read_at, sweep_stale
 from lanl.progress import progress
+from lanl.segments import KEY_COLUMNS
 
 DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
 BLOCK_ROWS = 8  # segments per block: batched FFTs and fewer Python calls per segment beat a smaller block
 # that stays in cache (measured: 1 row 9.3, 4 rows 6.5, 8 rows 6.0 ms per 150k-sample window)
-KEY_COLUMNS = ["seg_id", "start", "cycle", "label"]
 
 
 # ------------------------------------------------------------------------------------------- validation

@@ -14,9 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lanl.segments import SegmentSpec, load_block, test_segments, train_segments
-
-KEYS = ["seg_id", "start", "cycle", "label"]
+from lanl.segments import KEY_COLUMNS, SegmentSpec, load_block, test_segments, train_segments
 
 
 @dataclass
@@ -83,7 +81,7 @@ def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool,
     store = FeatureStore(features_dir)
     with make_runner(jobs) as runner:  # one worker pool for both parts
         train, folder, _ = segment_features(cache, fs, part="train", spec=spec, store=store, runner=runner)
-        columns = [c for c in train.columns if c not in KEYS]
+        columns = [c for c in train.columns if c not in KEY_COLUMNS]
         info = {
             "feature_set": fs.name,
             "feature_set_hash": fs.hash,
@@ -91,6 +89,6 @@ def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool,
             "features_table": str(folder),
         }
         if not with_test:
-            return Inputs(train[KEYS], train[columns], info=info)
+            return Inputs(train[KEY_COLUMNS], train[columns], info=info)
         test, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
-    return Inputs(train[KEYS], train[columns], list(test["seg_id"]), test[columns], info)
+    return Inputs(train[KEY_COLUMNS], train[columns], list(test["seg_id"]), test[columns], info)
