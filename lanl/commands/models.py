@@ -16,7 +16,8 @@ from lanl.commands._options import (
     shift_opt,
     table_opts,
 )
-from lanl.models import MODEL_KINDS
+from lanl.folds import SCHEMES
+from lanl.models import MODEL_KINDS, TARGETS
 
 
 @click.command()
@@ -34,14 +35,14 @@ from lanl.models import MODEL_KINDS
 @click.option("--seed", type=int, default=None, help="Model seed (default 0).")
 @click.option(
     "--target",
-    type=click.Choice(["ttf", "fraction"]),
+    type=click.Choice(TARGETS),
     default=None,
     help="Fit time_to_failure, or the fraction of the quake cycle elapsed (converted back).",
 )
 @click.option(
     "--folds",
     "folds_scheme",
-    type=click.Choice(["cycle", "loco", "kfold"]),
+    type=click.Choice(SCHEMES),
     default=None,
     help="CV scheme (default cycle: whole quake cycles per fold).",
 )
@@ -168,7 +169,7 @@ def report(runs, out_dir, studies):
 
 @click.command()
 @data_arg
-@click.option("--scheme", type=click.Choice(["cycle", "loco", "kfold"]), default="cycle", show_default=True)
+@click.option("--scheme", type=click.Choice(SCHEMES), default="cycle", show_default=True)
 @click.option("--k", type=int, default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--length", type=int, default=150_000, show_default=True, help="Window length.")

@@ -13,6 +13,7 @@ from lanl.commands._options import (
     runs_opt,
     table_opts,
 )
+from lanl.folds import SCHEMES
 from lanl.models import MODEL_KINDS
 from lanl.stack import METHODS
 
@@ -39,7 +40,7 @@ from lanl.stack import METHODS
 )
 @click.option("--features", default=None, help="Feature set of lgbm: winners, kernel, full or a .toml file.")
 @click.option(
-    "--folds", "folds_scheme", type=click.Choice(["cycle", "loco", "kfold"]), default=None, help="CV scheme."
+    "--folds", "folds_scheme", type=click.Choice(SCHEMES), default=None, help="CV scheme."
 )
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
 @click.option("--timeout", type=float, default=None, help="Stop each worker after this many seconds.")

@@ -18,17 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import lightgbm as lgb
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import LinearRegression, Ridge
 
 from lanl.errors import LanlError
 from lanl.fsutil import write_text_atomic
 from lanl.models.base import Range, at_least, check_weight, check_xy, get_params_json, one_of
-from lanl.models.lgbm import LGBMRegressor
 
 METHODS = ("blend", "mean", "linear", "ridge", "lgbm")
 LGBM_LEVEL2 = {
@@ -47,6 +42,11 @@ LGBM_LEVEL2 = {
 def fit_blend(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """Weights w >= 0, sum(w) = 1 minimising the (sample-weighted) mean |X w - y|: the linear programme
     min sum(s t) subject to -t <= X w - y <= t over (w, t), s the row weights, solved exactly by HiGHS."""
+    # scipy.optimize and sklearn.linear_model (below) load in ~0.2 s: imported when a stack is fitted, not when
+    # the CLI reads METHODS
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     n, m = X.shape
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
     eye = sparse.identity(n, format="csr")
@@ -69,6 +69,8 @@ def fit_blend(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = N
 def fit_linear(
     X: np.ndarray, y: np.ndarray, alpha: float, positive: bool, sample_weight: np.ndarray | None = None
 ) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LinearRegression, Ridge  # see fit_blend
+
     model = LinearRegression(positive=True) if positive else Ridge(alpha=alpha)
     model.fit(X, y, sample_weight=sample_weight)
     return np.asarray(model.coef_, float), float(model.intercept_)
@@ -110,6 +112,9 @@ class Stacker(RegressorMixin, BaseEstimator):
         return self
 
     def _lgbm(self):
+        # lightgbm takes ~0.15 s to import and only this method needs it; the CLI reads METHODS from here
+        from lanl.models.lgbm import LGBMRegressor
+
         return LGBMRegressor(**LGBM_LEVEL2, n_estimators=self.n_estimators, seed=self.seed)
 
     def predict(self, X) -> np.ndarray:
@@ -138,6 +143,8 @@ class Stacker(RegressorMixin, BaseEstimator):
         model = cls(**doc["params"])
         if model.method == "lgbm":
             model.model_ = model._lgbm()
+            import lightgbm as lgb  # as in _lgbm: only this method needs it
+
             model.model_.booster_ = lgb.Booster(model_str=doc["booster"])
             model.best_iteration_ = model.model_.best_iteration_ = int(doc["best_iteration"])
         else:
