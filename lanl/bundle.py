@@ -239,7 +239,7 @@ def bundle_document(
 ) -> dict:
     """What the script carries besides the payload: the config, the packages it needs, the payload's hash,
     what its numba cache files (if any) were compiled for."""
-    from lanl.features.store import code_version
+    from lanl.features.store import feature_code_version
 
     with zipfile.ZipFile(io.BytesIO(payload)) as z:
         names = z.namelist()
@@ -249,7 +249,7 @@ def bundle_document(
     return {
         "format": FORMAT,
         "lanl_version": lanl.__version__,
-        "feature_code": code_version(),
+        "feature_code": feature_code_version(),
         "config": dataclasses.asdict(config),
         "features_dataset": features_dataset,
         "runs_dataset": runs_dataset,
@@ -528,14 +528,19 @@ def _drop_cache_on_kaggle(paths: KernelPaths, env, log) -> None:
 def adopt_features(source, features_dir, cache, config, *, log=_print) -> list[Path]:
     """Copy into the store at ``features_dir`` the tables under ``source`` that answer the feature requests
     of ``config`` on ``cache``'s data; requests without one are computed by the pipeline as usual."""
-    from lanl.features.store import FeatureStore, code_version, segment_request
+    from lanl.features.store import FeatureStore, feature_code_version, segment_request
 
     source = Path(source)
     if not source.is_dir():
         raise LanlError(
             f"{source}: no such features folder (attach the dataset, or set LANL_FEATURES= to compute them)"
         )
-    offered, store, version, adopted = offered_tables(source), FeatureStore(features_dir), code_version(), []
+    offered, store, version, adopted = (
+        offered_tables(source),
+        FeatureStore(features_dir),
+        feature_code_version(),
+        [],
+    )
     parts = ("train", "test") if cache.test_ids else ("train",)
     for feature_set, spec in feature_requests(config):
         for part in parts:

@@ -33,7 +33,7 @@ TABLE = "features.parquet"
 MANIFEST = "manifest.json"
 
 
-def code_version() -> str:
+def feature_code_version() -> str:
     """The package version plus a digest of the feature code (every .py file of lanl.features)."""
     h = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
@@ -75,12 +75,12 @@ class FeatureStore:
         self.root = Path(root)
 
     def folder(self, request: Request, version: str | None = None) -> Path:
-        version = version or code_version()
+        version = version or feature_code_version()
         return self.root / f"{request.feature_set.name}-{request.part}-{request.key(version)}"
 
     def load(self, request: Request) -> pd.DataFrame | None:
         """The stored table of ``request``, or None when there is none (or it is not complete)."""
-        version = code_version()
+        version = feature_code_version()
         folder = self.folder(request, version)
         try:
             manifest = json.loads((folder / MANIFEST).read_text())
@@ -92,7 +92,7 @@ class FeatureStore:
 
     def save(self, request: Request, table: pd.DataFrame, seconds: float | None = None) -> Path:
         """Write ``table`` and its manifest atomically; returns the folder."""
-        version = code_version()
+        version = feature_code_version()
         folder = self.folder(request, version)
         manifest = {
             **request.identity(version),
