@@ -209,7 +209,7 @@ def test_store_hits_unchanged_requests_and_recomputes_any_change(cache, tmp_path
     assert not segment_features(cache, changed, spec=spec, store=store)[2]
     assert not segment_features(cache, fs, spec=SegmentSpec(length=10_000, stride=5_000), store=store)[2]
     assert not segment_features(cache, fs, part="test", store=store)[2]
-    monkeypatch.setattr(store_module, "code_version", lambda: "0.0.0+edited")
+    monkeypatch.setattr(store_module, "feature_code_version", lambda: "0.0.0+edited")
     assert not segment_features(cache, fs, spec=spec, store=store)[2]
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
 
