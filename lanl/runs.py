@@ -31,6 +31,7 @@ import lanl
 from lanl import models
 from lanl.errors import LanlError
 from lanl.folds import Folds, load_folds
+from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 
 DEFAULT_RUNS = Path("runs")
 FOLDS_SUBDIR = "_folds"  # where the shared fold artifacts live inside the runs folder
@@ -61,6 +62,42 @@ def code_version() -> str:
 def _git(cwd: Path, *args: str) -> str:
     out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True)
     return out.stdout.strip()
+
+
+def write_run(
+    run_dir: Path, record: dict, metrics: dict, result, folds: Folds, *, suffix: str, history=True
+) -> Path:
+    """The run folder that :class:`Run` reads, written whole into a temporary folder and renamed into place:
+    ``result`` holds ``oof``, ``test_pred`` (or None) and per-fold results (``fold``, ``model``, ``history``);
+    each fold's model is saved as ``models/fold_<k><suffix>``; models with ``importance`` get
+    ``importance.parquet``. ``history=False`` writes an empty ``history.json`` (a stack's level 2)."""
+    with atomic_dir(run_dir) as tmp:
+        write_json_atomic(tmp / "config.json", record)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        write_json_atomic(tmp / "folds.json", folds.to_json())
+        write_json_atomic(
+            tmp / "history.json", {f"fold_{r.fold}": r.history for r in result.folds} if history else {}
+        )
+        write_parquet(result.oof, tmp / "oof.parquet")
+        if result.test_pred is not None:
+            write_parquet(result.test_pred, tmp / "test_pred.parquet")
+        (tmp / "models").mkdir()
+        for r in result.folds:
+            r.model.save(tmp / "models" / f"fold_{r.fold}{suffix}")
+        if hasattr(result.folds[0].model, "importance"):
+            write_parquet(_importance(result.folds), tmp / "importance.parquet")
+    return run_dir
+
+
+def _importance(results) -> pd.DataFrame:
+    parts = [
+        pd.DataFrame({"gain": r.model.importance("gain"), "split": r.model.importance("split")})
+        .rename_axis("feature")
+        .reset_index()
+        .assign(fold=r.fold)
+        for r in results
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 @dataclass

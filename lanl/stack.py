@@ -24,10 +24,9 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
-from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 from lanl.models.base import check_params, get_params_json
 from lanl.models.stacker import METHODS, Stacker
-from lanl.runs import Run, check_finite, check_run_name, code_version
+from lanl.runs import Run, check_finite, check_run_name, code_version, write_run
 from lanl.segments import KEY_COLUMNS
 from lanl.train import CVResult, cross_validate, cv_metrics, matched_metrics
 
@@ -136,7 +135,8 @@ def stack_runs(
         metrics.update(matched_metrics(result.oof, list(matched.pop())))
     if method != "lgbm":
         metrics["weights"] = _mean_weights(result, level1.names)
-    return write_stack(run_dir, stack_record(level1, stacker, name, folds.id), metrics, result, folds)
+    record = stack_record(level1, stacker, name, folds.id)
+    return write_run(run_dir, record, metrics, result, folds, suffix=".json", history=False)
 
 
 def default_name(method: str, names: list[str]) -> str:
@@ -176,18 +176,3 @@ def stack_record(level1: Level1, stacker: Stacker, name: str, folds_id: str) -> 
         "cache_dir": next((r.config["cache_dir"] for r in level1.runs if r.config.get("cache_dir")), None),
         "tables": first.get("tables"),
     }
-
-
-def write_stack(run_dir: Path, record: dict, metrics: dict, result, folds) -> Path:
-    """The run folder, written whole into a temporary folder and renamed into place."""
-    with atomic_dir(run_dir) as tmp:
-        write_json_atomic(tmp / "config.json", record)
-        write_json_atomic(tmp / "metrics.json", metrics)
-        write_json_atomic(tmp / "folds.json", folds.to_json())
-        write_json_atomic(tmp / "history.json", {})
-        write_parquet(result.oof, tmp / "oof.parquet")
-        write_parquet(result.test_pred, tmp / "test_pred.parquet")
-        (tmp / "models").mkdir()
-        for r in result.folds:
-            r.model.save(tmp / "models" / f"fold_{r.fold}.json")
-    return run_dir

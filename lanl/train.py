@@ -45,13 +45,12 @@ from sklearn.base import clone
 
 from lanl.errors import LanlError
 from lanl.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inner_split
-from lanl.fsutil import atomic_dir, write_json_atomic
 from lanl.models import SUFFIX, make_model, model_class
 from lanl.models.base import check_params, get_params_json, take
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.progress import progress
-from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version
+from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version, write_run
 from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH
 from lanl.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
 from lanl.shift import plan as plan_shift
@@ -576,37 +575,4 @@ def run_cv(config: RunConfig, model, inputs: Inputs, runs_dir: str | Path) -> Pa
         "folds_id": folds.id,
         **inputs.info,
     }
-    return write_run(runs_dir / config.name, record, metrics, result, folds)
-
-
-def write_run(run_dir: Path, record: dict, metrics: dict, result: CVResult, folds: Folds) -> Path:
-    with atomic_dir(run_dir) as tmp:
-        write_json_atomic(tmp / "config.json", record)
-        write_json_atomic(tmp / "metrics.json", metrics)
-        write_json_atomic(tmp / "folds.json", folds.to_json())
-        write_json_atomic(tmp / "history.json", {f"fold_{r.fold}": r.history for r in result.folds})
-        result.oof.to_parquet(tmp / "oof.parquet", index=False)
-        if result.test_pred is not None:
-            result.test_pred.to_parquet(tmp / "test_pred.parquet", index=False)
-        _write_models(tmp / "models", record["model"], result.folds)
-        _write_importance(tmp / "importance.parquet", result.folds)
-    return run_dir
-
-
-def _write_models(folder: Path, kind: str, results: list[FoldResult]) -> None:
-    folder.mkdir()
-    for r in results:
-        r.model.save(folder / f"fold_{r.fold}{SUFFIX[kind]}")
-
-
-def _write_importance(path: Path, results: list[FoldResult]) -> None:
-    if not hasattr(results[0].model, "importance"):
-        return
-    parts = [
-        pd.DataFrame({"gain": r.model.importance("gain"), "split": r.model.importance("split")})
-        .rename_axis("feature")
-        .reset_index()
-        .assign(fold=r.fold)
-        for r in results
-    ]
-    pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
+    return write_run(runs_dir / config.name, record, metrics, result, folds, suffix=SUFFIX[config.model])
