@@ -31,7 +31,14 @@ def histogram_stats(counts: np.ndarray, quantiles=(0.01, 0.05, 0.5, 0.95, 0.99))
     nz = np.flatnonzero(counts)
     cum = np.cumsum(counts)
     qs = {f"q{q * 100:g}": float(values[np.searchsorted(cum, q * (n - 1), side="right")]) for q in quantiles}
-    return {"n": int(n), "mean": mean, "std": var**0.5, "min": int(values[nz[0]]), "max": int(values[nz[-1]]), **qs}
+    return {
+        "n": int(n),
+        "mean": mean,
+        "std": var**0.5,
+        "min": int(values[nz[0]]),
+        "max": int(values[nz[-1]]),
+        **qs,
+    }
 
 
 def summarize(cache: SignalCache) -> dict:
@@ -83,6 +90,4 @@ def format_summary(s: dict, source: str = "") -> str:
 
 def _fmt_stats(name: str, st: dict) -> str:
     qs = "  ".join(f"{k}={v:g}" for k, v in st.items() if k.startswith("q"))
-    return (
-        f"{name}: mean={st['mean']:.4f}  std={st['std']:.4f}  min={st['min']}  max={st['max']}  {qs}"
-    )
+    return f"{name}: mean={st['mean']:.4f}  std={st['std']:.4f}  min={st['min']}  max={st['max']}  {qs}"
