@@ -48,8 +48,18 @@ from packaging.utils import canonicalize_name
 
 import lanl
 from lanl.errors import LanlError, OfflineError
-from lanl.kaggle_api import COMPETITION
-from lanl.precompile import ASSETS, NETS, UNPACK_TIME, feature_requests
+from lanl.features import load_feature_set
+from lanl.features.builtin_sets import NAMES
+from lanl.features.store import MANIFEST, TABLE, FeatureStore, feature_code_version, segment_request
+from lanl.fsutil import atomic_path, write_text_atomic
+from lanl.ingest import ingest
+from lanl.kaggle_api import COMPETITION, authenticated_api
+from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_config, run_pipeline
+from lanl.precompile import ASSETS, NETS, UNPACK_TIME, compile_cache, feature_requests
+from lanl.predict import predict_to_run
+from lanl.runs import Run
+from lanl.submit import submit
+from lanl.train import resolve
 
 SCRIPT = "lanl_kernel.py"
 METADATA = "kernel-metadata.json"
@@ -100,8 +110,6 @@ def build_bundle(
 
     ``numba_python``: an interpreter with the kernel's Python and numba versions; it compiles the config's
     numba kernels for a portable CPU and the script carries them (:mod:`lanl.precompile`)."""
-    from lanl.fsutil import write_text_atomic
-    from lanl.pipeline import PipelineConfig, load_pipeline_config
 
     if isinstance(config_file, PipelineConfig):
         config = dataclasses.replace(config_file, run={m: dict(t) for m, t in config_file.run.items()})
@@ -116,8 +124,6 @@ def build_bundle(
     payload = pack_package(assets)
     numba_cache = None
     if numba_python is not None:
-        from lanl.precompile import compile_cache
-
         files, numba_cache = compile_cache(numba_python, payload, dataclasses.asdict(config))
         payload = pack_package(assets, files)
     doc = bundle_document(config, features_dataset, payload, runs_dataset, numba_cache)
@@ -132,9 +138,6 @@ def build_bundle(
 
 def check_config(config) -> None:
     """Resolve every run config and load its feature set now: a bad value fails here, not on Kaggle."""
-    from lanl.features import load_feature_set
-    from lanl.pipeline import run_config
-    from lanl.train import resolve
 
     for model in config.models:
         run, estimator = resolve(run_config(config, model))
@@ -161,8 +164,6 @@ def embed_feature_files(config):
 
 
 def _is_file_name(features: str) -> bool:
-    from lanl.features.builtin_sets import NAMES
-
     return bool(features) and features not in NAMES and Path(features).is_file()
 
 
@@ -239,7 +240,6 @@ def bundle_document(
 ) -> dict:
     """What the script carries besides the payload: the config, the packages it needs, the payload's hash,
     what its numba cache files (if any) were compiled for."""
-    from lanl.features.store import feature_code_version
 
     with zipfile.ZipFile(io.BytesIO(payload)) as z:
         names = z.namelist()
@@ -348,7 +348,6 @@ def _numba_line(info: dict | None) -> str:
 # -------------------------------------------------------------------------------------------------- push
 def push_bundle(out_dir: str | Path = DEFAULT_OUT) -> str:
     """Push the kernel folder through the Kaggle API; returns the kernel's URL. Offline: an OfflineError."""
-    from lanl.kaggle_api import authenticated_api
 
     out_dir = Path(out_dir)
     hint = (
@@ -368,8 +367,6 @@ def push_bundle(out_dir: str | Path = DEFAULT_OUT) -> str:
 
 
 def _fill_owner(path: Path, username: str | None) -> None:
-    from lanl.fsutil import write_text_atomic
-
     meta = json.loads(path.read_text())
     if meta["id"].startswith(f"{OWNER_PLACEHOLDER}/") and username:
         meta["id"] = f"{username}/{meta['id'].split('/', 1)[1]}"
@@ -420,9 +417,6 @@ def kernel_main(doc: dict, assets: str | Path) -> None:
 def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
     """Ingest, (adopt precomputed features,) run the pipeline -- or predict with the attached runs -- and write
     ``$LANL_WORKING/submission.csv``."""
-    from lanl.fsutil import atomic_path
-    from lanl.ingest import ingest
-    from lanl.pipeline import config_from_json, run_pipeline
 
     env = os.environ if env is None else env
     log = log or _print
@@ -458,7 +452,6 @@ def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
 
 def run_names(config) -> list[str]:
     """The run folders ``run_pipeline`` writes for ``config``, in its order (level-1 runs, then the stack)."""
-    from lanl.pipeline import run_config
 
     names = [run_config(config, model).name for model in config.models]
     return names + ([f"{config.submission}-stack"] if config.stack and len(names) > 1 else [])
@@ -489,9 +482,6 @@ def predict_with_runs(paths: KernelPaths, config, cache, *, log=None) -> tuple[P
     """Predict this data's test segments with the attached run of least CV MAE and submit it:
     (the run, the submission file), both under ``paths.working``."""
     log = log or _print
-    from lanl.predict import predict_to_run
-    from lanl.runs import Run
-    from lanl.submit import submit
 
     runs = attached_runs(paths.runs, config)
     missing = sorted(set(run_names(config)) - {r.name for r in runs})
@@ -528,7 +518,6 @@ def _drop_cache_on_kaggle(paths: KernelPaths, env, log) -> None:
 def adopt_features(source, features_dir, cache, config, *, log=_print) -> list[Path]:
     """Copy into the store at ``features_dir`` the tables under ``source`` that answer the feature requests
     of ``config`` on ``cache``'s data; requests without one are computed by the pipeline as usual."""
-    from lanl.features.store import FeatureStore, feature_code_version, segment_request
 
     source = Path(source)
     if not source.is_dir():
@@ -560,7 +549,6 @@ def adopt_features(source, features_dir, cache, config, *, log=_print) -> list[P
 
 def offered_tables(source: Path) -> list[tuple[Path, dict]]:
     """(folder, manifest) of every complete feature-store folder under ``source``."""
-    from lanl.features.store import MANIFEST, TABLE
 
     out = []
     for path in sorted(source.rglob(MANIFEST)):
@@ -576,8 +564,6 @@ def offered_tables(source: Path) -> list[tuple[Path, dict]]:
 def find_table(offered, request, keys, version: str):
     """(table, None) for the first offered table answering ``request`` on this data, else (None, why)."""
     import pandas as pd
-
-    from lanl.features.store import TABLE
 
     want = request.identity(version)
     same_set = [

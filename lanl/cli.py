@@ -18,6 +18,7 @@ import sys
 import click
 
 from lanl import __version__
+from lanl.commands import bundle, data, features, models, predict, shift, submit, synth, tune
 from lanl.errors import LanlError
 
 _OS_HINTS = {
@@ -112,8 +113,6 @@ def main():
 
 
 def _register() -> None:
-    from lanl.commands import bundle, data, features, models, predict, shift, submit, synth, tune
-
     for module in (synth, data, features, models, shift, tune, predict, submit, bundle):
         for cmd in module.COMMANDS:
             main.add_command(cmd)

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from lanl.errors import LanlError
+
 try:
     import fcntl
 except ImportError:  # not POSIX: no locks, so no sweeping either
@@ -253,7 +255,6 @@ def read_at(path: str | Path, pieces) -> None:
     """Fill each writable buffer of ``pieces`` ((buffer, byte offset) pairs) from the file at ``path``: one
     ``preadv`` per piece straight into it (no page-fault storm of a memory map, no intermediate bytes),
     repeated on partial reads. A short file raises LanlError naming it and the offset."""
-    from lanl.errors import LanlError
 
     preadv = getattr(os, "preadv", None)
     fd = os.open(path, os.O_RDONLY)

@@ -31,10 +31,14 @@ from typing import Any
 
 from lanl.errors import LanlError
 from lanl.folds import FoldSpec
+from lanl.ingest import ingest
 from lanl.models import MODEL_KINDS, model_class
 from lanl.report import build_report
 from lanl.runs import Run
 from lanl.shift import shift_config
+from lanl.stack import stack_runs
+from lanl.submit import submit, submit_tables
+from lanl.train import config_from_dict, train, train_tables
 
 MODELS = ("lgbm", "cnn", "lstm")
 TABLE_MODELS = (
@@ -136,7 +140,6 @@ def pipeline_config_from_dict(data: dict, where: str, default_models=None) -> Pi
 
 def run_config(config: PipelineConfig, model: str):
     """The lanl.train RunConfig of one level-1 model: its [run.<model>] table on the pipeline's folds and seed."""
-    from lanl.train import config_from_dict
 
     own = config.run.get(model, {})
     table = {"model": model, "seed": config.seed, **own, "shift": {**config.shift, **own.get("shift", {})}}
@@ -155,9 +158,6 @@ def run_pipeline(
     log=print,
 ) -> PipelineResult:
     """Run every stage on DATA; outputs go under ``work`` (runs/, features/, submissions/)."""
-    from lanl.ingest import ingest
-    from lanl.submit import submit
-    from lanl.train import train
 
     config = config or PipelineConfig()
     work, seconds = Path(work), {}
@@ -190,8 +190,6 @@ def run_tables(
 ) -> PipelineResult:
     """The pipeline on :class:`lanl.tables.FeatureTables`: the feature-table models (default
     ``TABLE_MODELS``), stack, report and a submission in the test table's order."""
-    from lanl.submit import submit_tables
-    from lanl.train import train_tables
 
     config = config or PipelineConfig(models=list(TABLE_MODELS))
     work, seconds = Path(work), {}
@@ -244,8 +242,6 @@ def _level1_and_stack(fit, config: PipelineConfig, work: Path, seconds: dict, lo
 
 
 def _stack(runs: list[Path], config: PipelineConfig, work: Path) -> Path:
-    from lanl.stack import stack_runs
-
     return stack_runs(runs, method=config.stack, name=f"{config.submission}-stack", runs_dir=work / "runs")
 
 

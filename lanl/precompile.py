@@ -35,7 +35,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import lanl
 from lanl.errors import LanlError
+from lanl.features import extract_segments, load_feature_set
+from lanl.ingest import ingest
+from lanl.models.chunks import chunk_block
+from lanl.models.inputs import segment_spec
+from lanl.pipeline import config_from_json, run_config
+from lanl.segments import load_block, test_segments, train_segments
+from lanl.synth import generate
+from lanl.train import resolve
 
 PORTABLE_CPU = "x86-64-v3"
 # LLVM's names of what x86-64-v3 adds to x86-64 (checked with llvmlite on the kernel's machine)
@@ -124,13 +133,6 @@ def warm(config_doc: dict, root: str | Path, work: str | Path) -> dict:
     of ``config_doc`` runs, on a small synthetic dataset under ``work``; returns what it was built for."""
     import numba
 
-    import lanl
-    from lanl.features import extract_segments
-    from lanl.ingest import ingest
-    from lanl.pipeline import config_from_json
-    from lanl.segments import load_block, test_segments, train_segments
-    from lanl.synth import generate
-
     if not Path(lanl.__file__).resolve().is_relative_to(Path(root).resolve()):
         raise LanlError(f"the warm-up imported lanl from {lanl.__file__}, not from the payload in {root}")
     config = config_from_json(config_doc, Path(root) / ASSETS)
@@ -142,8 +144,6 @@ def warm(config_doc: dict, root: str | Path, work: str | Path) -> dict:
         extract_segments(cache, train_segments(cache, spec).iloc[:2], feature_set, length=spec.length)
         extract_segments(cache, test_segments(cache), feature_set)
     if chunks:
-        from lanl.models.chunks import chunk_block
-
         chunk_block(load_block(cache, test_segments(cache)))
     return {
         "python": "{}.{}".format(*sys.version_info[:2]),
@@ -168,10 +168,6 @@ def platform_tag() -> str:
 
 def feature_requests(config) -> list:
     """(feature set, segment spec) of every model of ``config`` that reads feature tables, without repeats."""
-    from lanl.features import load_feature_set
-    from lanl.models.inputs import segment_spec
-    from lanl.pipeline import run_config
-    from lanl.train import resolve
 
     seen, out = set(), []
     for model in config.models:

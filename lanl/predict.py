@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
+from lanl.features import FeatureStore, load_feature_set, make_runner, segment_features
+from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
+from lanl.models import model_class
+from lanl.models.chunks import chunk_sequences
+from lanl.models.inputs import WindowSource
+from lanl.models.target import Target
 from lanl.runs import Run, check_run_name
-from lanl.segments import KEY_COLUMNS
+from lanl.segments import KEY_COLUMNS, SegmentSpec, test_segments
 
 
 def predict_run(
@@ -60,9 +66,6 @@ def predict_run(
 
 def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1, feature_sets=None):
     """(test ids, X_test) of a level-1 run on ``cache``, built as :func:`lanl.models.inputs.build_inputs` does."""
-    from lanl.models import model_class
-    from lanl.models.inputs import WindowSource
-    from lanl.segments import SegmentSpec, test_segments
 
     config = run.config
     kind = model_class(config["model"]).input
@@ -73,11 +76,8 @@ def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1
     if kind == "signal":
         return ids, WindowSource(cache, test)
     if kind == "chunks":
-        from lanl.models.chunks import chunk_sequences
-
         chunk = int(config.get("chunk") or config.get("params", {}).get("chunk", 1000))
         return ids, chunk_sequences(cache, test, chunk)
-    from lanl.features import FeatureStore, make_runner, segment_features
 
     fs = run_feature_set(run, feature_sets)
     table, _, _ = segment_features(
@@ -95,7 +95,6 @@ def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1
 
 def run_feature_set(run: Run, feature_sets=None):
     """The run's feature set, checked against the hash the run recorded."""
-    from lanl.features import load_feature_set
 
     recorded = run.config.get("feature_set_hash")
     by_hash = {fs.hash: fs for fs in feature_sets or []}
@@ -121,7 +120,6 @@ def run_feature_set(run: Run, feature_sets=None):
 
 def fold_targets(run: Run) -> list:
     """The fitted target of each fold: refitted on the fold's training rows (oof.parquet), as training did."""
-    from lanl.models.target import Target
 
     folds = run.folds
     kind = run.config.get("target", "ttf")
@@ -186,7 +184,6 @@ def predict_to_run(
     """Write ``out_runs_dir/<name>/``: a copy of the run folder whose ``test_pred.parquet`` holds its predictions
     for ``cache``'s test segments and whose config records that data (``data_fingerprint``, ``cache_dir``), so
     ``lanl submit`` reads it unchanged. ``name`` defaults to ``<run>-pred-<fingerprint[:8]>``."""
-    from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 
     run = Run.open(run_dir)
     pred = predict_run(

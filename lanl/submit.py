@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from lanl.cache import SignalCache
-from lanl.errors import LanlError
+from lanl.errors import LanlError, OfflineError
 from lanl.fsutil import sha256_file, write_text_atomic
+from lanl.kaggle_api import COMPETITION, authenticated_api
 from lanl.runs import Run, check_finite, code_version
 
 DEFAULT_DIR = Path("submissions")
@@ -199,8 +200,6 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
 
 def _upload(path: Path, message: str) -> None:
     """Submit through the Kaggle API; an OfflineError (with the local file kept) when that is impossible."""
-    from lanl.errors import OfflineError
-    from lanl.kaggle_api import COMPETITION, authenticated_api
 
     hint = f"The local file is kept: {path}. Upload it by hand on the competition's Submit page."
     api = authenticated_api("submit", hint)

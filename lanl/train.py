@@ -45,13 +45,14 @@ from sklearn.base import clone
 
 from lanl.errors import LanlError
 from lanl.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inner_split
+from lanl.ingest import require_cache
 from lanl.models import SUFFIX, make_model, model_class
 from lanl.models.base import check_params, get_params_json, take
-from lanl.models.inputs import Inputs
+from lanl.models.inputs import Inputs, build_inputs, segment_spec
 from lanl.models.target import Target
 from lanl.progress import progress
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version, write_run
-from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH
+from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH, train_segments
 from lanl.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
 from lanl.shift import plan as plan_shift
 
@@ -493,9 +494,6 @@ def prepare(
 
     The folds are made (or found) before any feature extraction, so too few cycles fail early.
     """
-    from lanl.ingest import require_cache
-    from lanl.models.inputs import build_inputs, segment_spec
-    from lanl.segments import train_segments
 
     config, model = resolve(config)
     cache = require_cache(data, cache_dir)

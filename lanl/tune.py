@@ -49,11 +49,23 @@ import pandas as pd
 from lanl.errors import LanlError
 from lanl.folds import Folds, ensure_folds
 from lanl.fsutil import write_json_atomic, write_text_atomic
+from lanl.models import model_class
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
 from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR
 from lanl.segments import KEY_COLUMNS
-from lanl.train import RunConfig, check_table, config_hash, fit_fold, resolve, table_label, usable_shift
+from lanl.train import (
+    RECORD_KEYS,
+    RunConfig,
+    check_table,
+    config_from_dict,
+    config_hash,
+    fit_fold,
+    prepare,
+    resolve,
+    table_label,
+    usable_shift,
+)
 
 STUDIES_SUBDIR = "_studies"  # inside the runs folder: study.db and one folder per study
 DEFAULT_DB = "study.db"
@@ -229,7 +241,6 @@ def load_data(
     jobs: int = 1,
 ) -> TuneData:
     """The inputs of ``config``'s model on DATA (features from the feature store: extracted once, then read)."""
-    from lanl.train import prepare
 
     config, _, _, inputs = prepare(
         data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
@@ -515,8 +526,6 @@ def _run_workers(load, base, space, spec, shares, n_before, timeout, log, study,
 
 
 def _check_space(space: dict, base: RunConfig) -> dict:
-    from lanl.models import model_class
-
     names = [f.name for f in dataclasses.fields(model_class(base.model)) if f.name != "seed"]
     unknown = sorted(set(space) - set(names))
     if not space or unknown:
@@ -699,7 +708,6 @@ def read_study(folder: str | Path) -> StudyFiles:
 def run_config_hash(record: dict) -> str | None:
     """The config hash of a run's config.json (as :func:`lanl.train.config_hash` of the config that made it);
     None for a record that is not a lanl train config (a stack)."""
-    from lanl.train import RECORD_KEYS, config_from_dict
 
     try:
         return config_hash(config_from_dict({k: v for k, v in record.items() if k not in RECORD_KEYS}))

@@ -129,3 +129,31 @@ def test_the_circle_finder_sees_circles(tmp_path, files, circle):
         path.write_text(text)
     found = find_circle(import_graph(tmp_path / "pkg", "pkg"))
     assert (found is not None) == circle, found
+
+
+def test_function_level_imports_of_lanl_say_why():
+    """Outside the CLI (whose commands import their work when run, to start fast), a module's lanl imports
+    sit at its top; the few inside a function (an optional or slow package behind them) carry a comment on
+    their line or the line above."""
+    bare = []
+    for mod, path in modules(ROOT, "lanl").items():
+        if mod.startswith("lanl.commands"):
+            continue
+        lines = path.read_text().splitlines()
+        tree = ast.parse("\n".join(lines))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                lanl_import = (
+                    isinstance(node, ast.ImportFrom)
+                    and (node.level or (node.module or "").startswith("lanl"))
+                ) or (isinstance(node, ast.Import) and any(a.name.startswith("lanl") for a in node.names))
+                if not lanl_import:
+                    continue
+                said = "#" in lines[node.lineno - 1] or lines[node.lineno - 2].strip().startswith("#")
+                if not said:
+                    bare.append(
+                        f"{path.relative_to(ROOT.parent)}:{node.lineno}: {lines[node.lineno - 1].strip()}"
+                    )
+    assert not bare, "function-level lanl imports without a reason:\n" + "\n".join(sorted(set(bare)))

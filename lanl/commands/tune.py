@@ -15,7 +15,7 @@ from lanl.commands._options import (
 )
 from lanl.folds import SCHEMES
 from lanl.models import MODEL_KINDS
-from lanl.stack import METHODS
+from lanl.models.stacker import METHODS
 
 
 @click.command()
@@ -39,9 +39,7 @@ from lanl.stack import METHODS
     "--config", "config_file", type=click.Path(path_type=Path), default=None, help="Base run config (TOML)."
 )
 @click.option("--features", default=None, help="Feature set of lgbm: winners, kernel, full or a .toml file.")
-@click.option(
-    "--folds", "folds_scheme", type=click.Choice(SCHEMES), default=None, help="CV scheme."
-)
+@click.option("--folds", "folds_scheme", type=click.Choice(SCHEMES), default=None, help="CV scheme.")
 @click.option("--k", "folds_k", type=int, default=None, help="Number of folds (default 5).")
 @click.option("--timeout", type=float, default=None, help="Stop each worker after this many seconds.")
 @runs_opt

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lanl.cache import SignalCache
 from lanl.errors import LanlError
 from lanl.features.block import Block
 from lanl.features.featureset import FeatureSet, Step, load
@@ -29,7 +30,7 @@ from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
 from lanl.features.runners import ProcessRunner, Runner, SerialRunner
 from lanl.fsutil import locked_temp, read_at, sweep_stale
 from lanl.progress import progress
-from lanl.segments import KEY_COLUMNS
+from lanl.segments import KEY_COLUMNS, load_block
 
 DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
 BLOCK_ROWS = 8  # segments per block: batched FFTs and fewer Python calls per segment beat a smaller block
@@ -259,9 +260,6 @@ def _equal_length_spans(rows: list[np.ndarray], batch: int) -> list[tuple[int, i
 
 
 def _cache_task(task) -> np.ndarray:
-    from lanl.cache import SignalCache
-    from lanl.segments import load_block
-
     root, part, length, fs = task
     values = load_block(SignalCache.open_shared(root), part, length)
     return compute_block(values, list(part["seg_id"]), fs)

@@ -27,6 +27,7 @@ from lanl.features.extract import DEFAULT_BATCH, KEY_COLUMNS, extract_segments
 from lanl.features.featureset import FeatureSet, load
 from lanl.features.runners import Runner
 from lanl.fsutil import atomic_dir, write_parquet
+from lanl.segments import SegmentSpec, test_segments, train_segments
 
 DEFAULT_ROOT = Path("features")
 TABLE = "features.parquet"
@@ -143,7 +144,6 @@ def segment_features(
 
 def segment_request(cache, feature_set, part: str, spec=None) -> tuple[Request, pd.DataFrame, int | None]:
     """The store request, the segment table and the window length of ``part`` of ``cache``."""
-    from lanl.segments import SegmentSpec, test_segments, train_segments
 
     spec = spec or SegmentSpec()
     if part == "train":

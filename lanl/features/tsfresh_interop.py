@@ -25,12 +25,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from lanl.cache import SignalCache
 from lanl.errors import LanlError
 from lanl.extras import require
 from lanl.features.extract import KEY_COLUMNS, check_segments
 from lanl.features.runners import Runner, SerialRunner
 from lanl.features.store import FeatureStore, segment_request
 from lanl.progress import progress
+from lanl.segments import load_block
 
 TSFRESH_BATCH = 4  # segments per task: tsfresh takes seconds per segment, so small tasks keep workers even
 
@@ -97,9 +99,6 @@ def tsfresh_block(values: np.ndarray, keys, tset: TsfreshSet) -> pd.DataFrame:
 
 
 def _cache_task(task) -> pd.DataFrame:
-    from lanl.cache import SignalCache
-    from lanl.segments import load_block
-
     root, part, length, tset = task
     values = load_block(SignalCache.open_shared(root), part, length)
     return tsfresh_block(values, list(part["seg_id"]), tset)

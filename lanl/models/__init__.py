@@ -103,7 +103,7 @@ def _json_kind(path: Path) -> str:
 
 
 def _torch_kind(path: Path) -> str:
-    from lanl.models._torch import torch
+    from lanl.models._torch import torch  # torch is the optional extra "nets"
 
     try:
         doc = torch.load(path, map_location="cpu", weights_only=True)

@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
+from lanl.features import compute_block, feature_set_from_dict
+from lanl.progress import progress
+from lanl.segments import iter_blocks
 
 CHUNK_SET = {
     "name": "rnn_chunk",
@@ -32,7 +35,6 @@ BATCH = 32  # windows per extraction block
 
 def chunk_block(block: np.ndarray, chunk: int = 1000, feature_set=None) -> np.ndarray:
     """(n, steps, features) chunk features of an (n, length) block of windows."""
-    from lanl.features import compute_block, feature_set_from_dict
 
     fs = feature_set or feature_set_from_dict(CHUNK_SET)
     n, length = block.shape
@@ -46,9 +48,6 @@ def chunk_block(block: np.ndarray, chunk: int = 1000, feature_set=None) -> np.nd
 
 def chunk_sequences(cache, table: pd.DataFrame, chunk: int = 1000, length: int | None = None) -> np.ndarray:
     """Chunk-feature sequences of the windows of ``table`` (train windows or test segments) read from ``cache``."""
-    from lanl.features import feature_set_from_dict
-    from lanl.progress import progress
-    from lanl.segments import iter_blocks
 
     fs = feature_set_from_dict(CHUNK_SET)
     parts = []
@@ -59,6 +58,4 @@ def chunk_sequences(cache, table: pd.DataFrame, chunk: int = 1000, length: int |
 
 
 def chunk_columns() -> list[str]:
-    from lanl.features import feature_set_from_dict
-
     return list(feature_set_from_dict(CHUNK_SET).columns)

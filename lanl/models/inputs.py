@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lanl.features import load_feature_set, make_runner
+from lanl.features.store import FeatureStore, segment_features
+from lanl.models.chunks import chunk_sequences
 from lanl.segments import KEY_COLUMNS, SegmentSpec, load_block, test_segments, train_segments
 
 
@@ -65,7 +68,6 @@ def build_inputs(model_cls, cache, config, *, features_dir: str | Path = "featur
         return Inputs(
             table, WindowSource(cache, table, spec.length), test_ids, X_test, {"feature_set": "raw"}
         )
-    from lanl.models.chunks import chunk_sequences
 
     chunk = int(config.params.get("chunk", 1000))
     X = chunk_sequences(cache, table, chunk, spec.length)
@@ -74,9 +76,6 @@ def build_inputs(model_cls, cache, config, *, features_dir: str | Path = "featur
 
 
 def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool, features_dir, jobs: int):
-    from lanl.features import load_feature_set, make_runner
-    from lanl.features.store import FeatureStore, segment_features
-
     fs = load_feature_set(feature_set)
     store = FeatureStore(features_dir)
     with make_runner(jobs) as runner:  # one worker pool for both parts

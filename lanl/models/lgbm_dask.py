@@ -32,6 +32,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from lanl.distributed import connect
 from lanl.errors import LanlError
 from lanl.extras import require
 from lanl.models.base import Range, at_least, check_weight, check_xy
@@ -58,8 +59,6 @@ class DaskLGBMRegressor(LGBMRegressor):
         early-stopping iteration."""
         require("distributed", "dask", "the lgbm_dask model")
         import lightgbm.dask
-
-        from lanl.distributed import connect
 
         if callbacks:
             raise LanlError("lgbm_dask takes no lightgbm callbacks (they would run on every worker)")
