@@ -210,7 +210,8 @@ def report_warnings(runs: list[Run]) -> list[str]:
 
 def tuning_studies(runs: list[Run], given: list[str | Path]) -> list:
     """The studies given, then those whose best config a run was trained from (each once)."""
-    from lanl.tune import read_study, studies_of  # it imports optuna (~0.5 s); only reports of studies need it
+    # lanl.tune imports optuna (~0.5 s); only reports of studies need it
+    from lanl.tune import read_study, studies_of
 
     folders = [Path(p) for p in given] + [f for r in runs for f in studies_of(r.root, r.config)]
     unique = list(dict.fromkeys(f.resolve() for f in folders))
