@@ -22,14 +22,13 @@ import numpy as np
 import pandas as pd
 
 from lanl.errors import LanlError
-from lanl.features import FeatureStore, load_feature_set, make_runner, segment_features
+from lanl.features import FeatureStore, load_feature_set, make_runner
 from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 from lanl.models import model_class
-from lanl.models.chunks import chunk_sequences
-from lanl.models.inputs import WindowSource
+from lanl.models.inputs import inputs_of_test
 from lanl.models.target import Target
 from lanl.runs import Run, check_run_name
-from lanl.segments import KEY_COLUMNS, SegmentSpec, test_segments
+from lanl.segments import SEGMENT_LENGTH, SegmentSpec
 
 
 def predict_run(
@@ -70,27 +69,23 @@ def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1
     config = run.config
     kind = model_class(config["model"]).input
     segments = config.get("segments") or {}
-    spec = SegmentSpec(length=int(segments.get("length", 150_000)), stride=segments.get("stride") or None)
-    test = test_segments(cache)
-    ids = list(test["seg_id"])
-    if kind == "signal":
-        return ids, WindowSource(cache, test)
-    if kind == "chunks":
-        chunk = int(config.get("chunk") or config.get("params", {}).get("chunk", 1000))
-        return ids, chunk_sequences(cache, test, chunk)
-
-    fs = run_feature_set(run, feature_sets)
-    table, _, _ = segment_features(
-        cache, fs, part="test", spec=spec, store=FeatureStore(features_dir), runner=make_runner(jobs)
+    spec = SegmentSpec(
+        length=int(segments.get("length", SEGMENT_LENGTH)), stride=segments.get("stride") or None
     )
-    columns = [c for c in table.columns if c not in KEY_COLUMNS]
+    if kind != "features":
+        chunk = int(config.get("chunk") or config.get("params", {}).get("chunk", 1000))
+        return inputs_of_test(kind, cache, spec=spec, chunk=chunk)
+    fs = run_feature_set(run, feature_sets)
+    ids, X = inputs_of_test(
+        kind, cache, spec=spec, fs=fs, store=FeatureStore(features_dir), runner=make_runner(jobs)
+    )
     expected = config.get("n_features")
-    if expected is not None and expected != len(columns):
+    if expected is not None and expected != X.shape[1]:
         raise LanlError(
-            f"{run.root}: trained on {expected} features of {fs.name}, but they now give {len(columns)}: "
+            f"{run.root}: trained on {expected} features of {fs.name}, but they now give {X.shape[1]}: "
             "the feature code changed since the run was trained; retrain it"
         )
-    return list(table["seg_id"]), table[columns]
+    return ids, X
 
 
 def run_feature_set(run: Run, feature_sets=None):

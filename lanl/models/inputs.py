@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lanl.features import load_feature_set, make_runner
+from lanl.features import feature_columns, load_feature_set, make_runner
 from lanl.features.store import FeatureStore, segment_features
 from lanl.models.chunks import chunk_sequences
 from lanl.segments import KEY_COLUMNS, SegmentSpec, load_block, test_segments, train_segments
@@ -63,16 +63,29 @@ def build_inputs(model_cls, cache, config, *, features_dir: str | Path = "featur
     test_ids = list(test["seg_id"]) if test is not None else None
     if model_cls.input == "features":
         return _feature_inputs(cache, config.features, spec, test is not None, features_dir, jobs)
+    chunk = int(config.params.get("chunk", 1000))
+    X_test = inputs_of_test(model_cls.input, cache, spec=spec, chunk=chunk)[1] if test is not None else None
     if model_cls.input == "signal":
-        X_test = WindowSource(cache, test) if test is not None else None
         return Inputs(
             table, WindowSource(cache, table, spec.length), test_ids, X_test, {"feature_set": "raw"}
         )
-
-    chunk = int(config.params.get("chunk", 1000))
     X = chunk_sequences(cache, table, chunk, spec.length)
-    X_test = chunk_sequences(cache, test, chunk) if test is not None else None
     return Inputs(table, X, test_ids, X_test, {"feature_set": "rnn_chunk", "chunk": chunk})
+
+
+def inputs_of_test(
+    kind: str, cache, *, spec: SegmentSpec, chunk: int = 1000, fs=None, store=None, runner=None
+):
+    """(test seg_ids, X_test) of the cache's test segments for a model reading ``kind`` inputs: raw windows
+    (``signal``), chunk sequences of ``chunk`` samples (``chunks``), or the ``features`` of feature set ``fs``
+    (read from ``store``, computed by ``runner`` where missing). What training and lanl.predict both use."""
+    test = test_segments(cache)
+    if kind == "signal":
+        return list(test["seg_id"]), WindowSource(cache, test)
+    if kind == "chunks":
+        return list(test["seg_id"]), chunk_sequences(cache, test, chunk)
+    table, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
+    return list(table["seg_id"]), table[feature_columns(table)]
 
 
 def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool, features_dir, jobs: int):
@@ -89,5 +102,5 @@ def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool,
         }
         if not with_test:
             return Inputs(train[KEY_COLUMNS], train[columns], info=info)
-        test, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
-    return Inputs(train[KEY_COLUMNS], train[columns], list(test["seg_id"]), test[columns], info)
+        test_ids, X_test = inputs_of_test("features", cache, spec=spec, fs=fs, store=store, runner=runner)
+    return Inputs(train[KEY_COLUMNS], train[columns], test_ids, X_test, info)
