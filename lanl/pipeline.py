@@ -102,7 +102,7 @@ def load_pipeline_config(path: str | Path | None, default_models=None) -> Pipeli
     """Read a pipeline TOML (or the defaults); unknown keys and models are errors that name the valid ones.
     ``default_models`` replaces the default model list (the feature-table one for tables)."""
     if path is None:
-        return PipelineConfig(**({"models": list(default_models)} if default_models is not None else {}))
+        return pipeline_config_from_dict({}, "the default pipeline config", default_models)
     return pipeline_config_from_dict(read_toml(path, "pipeline config"), str(path), default_models)
 
 

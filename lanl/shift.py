@@ -231,14 +231,13 @@ def plan(
     elif config.auto:
         closer = f"only {gain:.0%} closer" if gain > 0 else "no closer"
         out.notes.append(f"cycle_subset: not taken (the closest cycles are {closer} to test than all cycles)")
-    durations = _durations(labels, cycles)
-    estimated = float(np.median([durations[c] for c in match["cycles"]]))
-    test_seconds = config.test_cycle_seconds or estimated
-    how = (
-        "given"
-        if config.test_cycle_seconds
-        else f"the median duration of the closest cycles {match['cycles']}"
-    )
+    if {"cycle_length", "fraction"} & set(wanted):  # both need the test cycle length
+        durations = _durations(labels, cycles)
+        if config.test_cycle_seconds:
+            test_seconds, how = config.test_cycle_seconds, "given"
+        else:
+            test_seconds = float(np.median([durations[c] for c in match["cycles"]]))
+            how = f"the median duration of the closest cycles {match['cycles']}"
     if "cycle_length" in wanted:
         out.cycles = length_matched_cycles(durations, test_seconds, config.cycle_tolerance)
         out.rows = np.flatnonzero(np.isin(cycles, out.cycles))
