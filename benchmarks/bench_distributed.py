@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LANL_PROGRESS", "0")
 
+from lanl.data.segments import SEGMENT_LENGTH, SegmentSpec, train_segments  # noqa: E402
+from lanl.distributed import DaskRunner  # noqa: E402
 from lanl.features import ProcessRunner, SerialRunner, extract_segments, load_feature_set  # noqa: E402
 from lanl.features.extract import DEFAULT_BATCH  # noqa: E402
-from lanl.distributed import DaskRunner  # noqa: E402
-from lanl.segments import SEGMENT_LENGTH, SegmentSpec, train_segments  # noqa: E402
 
 
 def windows(cache, n: int) -> pd.DataFrame:
@@ -60,8 +60,8 @@ def empty_round_trip(runner, n: int) -> float:
 
 
 def open_cache(data: Path | None, tmp: Path):
-    from lanl import synth
-    from lanl.ingest import ingest
+    from lanl.data import synth
+    from lanl.data.ingest import ingest
 
     if data is None:
         data = tmp / "data"

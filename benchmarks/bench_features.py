@@ -44,10 +44,10 @@ REAL_TEST = ROOT.parent / "shared" / "lanl_real" / "test"
 
 
 def lab_segments(n: int, seed: int = 0, length: int = 150_000) -> np.ndarray:
-    """n consecutive windows of the synthetic lab signal of ``lanl synth`` (lanl.synth's model, calibrated on
+    """n consecutive windows of the synthetic lab signal of ``lanl synth`` (lanl.data.synth's model, calibrated on
     the real test segments), simulated in memory, in quake cycles as long as the real ones (about 246
     windows: 629M rows in 17 cycles), so failures are as rare among the windows as in train.csv."""
-    from lanl.synth import min_rows, simulate_train
+    from lanl.data.synth import min_rows, simulate_train
 
     cycles = max(2, round(n / 246))
     out = np.empty(n * length, np.int16)
@@ -437,9 +437,9 @@ def time_cache(kernel, args) -> None:
     after ``lanl ingest``) through extract_segments, as ``lanl features`` runs it, pool start included."""
     if not args.cache:
         return
-    from lanl.cache import SignalCache
+    from lanl.data.cache import SignalCache
+    from lanl.data.segments import SegmentSpec, train_segments
     from lanl.features import extract_segments
-    from lanl.segments import SegmentSpec, train_segments
 
     cache = SignalCache.open(args.cache)
     spec = SegmentSpec(stride=args.stride) if args.stride else SegmentSpec()
@@ -489,7 +489,7 @@ def main(argv=None) -> None:
     kernel = load_feature_set("kernel")
     segments = lab_segments(args.segments)
     print(
-        f"kernel set: {len(kernel.columns)} features; {args.segments} synthetic lab segments (lanl.synth) of "
+        f"kernel set: {len(kernel.columns)} features; {args.segments} synthetic lab segments (lanl.data.synth) of "
         f"150,000 samples; {args.jobs} workers on {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}"
     )
     ours, _ = compare_pandas(segments, kernel, args)

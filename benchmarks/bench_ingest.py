@@ -25,7 +25,7 @@ FULL_ROWS = 629_145_480
 LANL = """
 import json, resource, sys, tempfile, time
 from pathlib import Path
-from lanl.ingest import ingest
+from lanl.data.ingest import ingest
 with tempfile.TemporaryDirectory() as tiny:   # load the compiled numba kernels (one-off, ~1 s) before timing
     Path(tiny, "train.csv").write_text("acoustic_data,time_to_failure\\n" + "4,1.5\\n" * 1000)
     t = time.perf_counter()
@@ -50,7 +50,7 @@ print(json.dumps({"seconds": dt, "rows": len(df),
 
 WARMUP = """
 import sys
-from lanl.ingest import ingest
+from lanl.data.ingest import ingest
 ingest(sys.argv[1], sys.argv[2], force=True)   # compiles and caches the numba kernels
 """
 
@@ -64,7 +64,7 @@ def run(code: str, *args: str) -> dict:
 
 
 def make_csv(rows: int, work: Path) -> Path:
-    from lanl.synth import generate
+    from lanl.data.synth import generate
 
     data = work / "synth"
     print(f"generating a {rows:,}-row synthetic train.csv ...", flush=True)

@@ -79,7 +79,7 @@ def run_kernel(python: str, script: Path, data: Path, work: Path, unpack: Path) 
 
 
 def build(config: Path | None, out: Path, numba_python: str | None) -> tuple[Path, float, dict | None]:
-    from lanl.bundle import build_bundle
+    from lanl.kaggle.bundle import build_bundle
 
     t = time.perf_counter()
     b = build_bundle(config, out, numba_python=numba_python)

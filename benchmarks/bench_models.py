@@ -1,7 +1,7 @@
 """Model benchmark: cycle-grouped CV MAE of each model next to the constant-median baseline, and wall times.
 
-On the default synthetic dataset (``lanl.synth`` defaults: 24M rows, 8 quake cycles, 64 test segments; generated
-and ingested once into ``--data``), each model runs through ``lanl.train.train`` with its default config
+On the default synthetic dataset (``lanl.data.synth`` defaults: 24M rows, 8 quake cycles, 64 test segments; generated
+and ingested once into ``--data``), each model runs through ``lanl.cv.train.train`` with its default config
 (LightGBM on the ``kernel`` features, the 1D-CNN on the raw signal, the LSTM on per-chunk features) and
 5 folds grouped by cycle; LightGBM also under shuffled KFold, to show how much that flatters. Feature
 extraction is timed apart (the feature store makes it a one-off).
@@ -26,7 +26,7 @@ from pathlib import Path
 def prepare_data(data: Path, seed: int) -> float:
     """Generate (unless present) and ingest the default synthetic dataset; seconds spent."""
     from lanl.commands.data import ensure_synthetic
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     t = time.perf_counter()
     ensure_synthetic(data, seed)
@@ -36,8 +36,8 @@ def prepare_data(data: Path, seed: int) -> float:
 
 def time_features(data: Path, features_dir: Path) -> float:
     """Compute (or find) the kernel feature tables, so that the LightGBM timing is the model's alone."""
+    from lanl.data.ingest import require_cache
     from lanl.features.store import FeatureStore, segment_features
-    from lanl.ingest import require_cache
 
     cache, store = require_cache(data, None), FeatureStore(features_dir)
     t = time.perf_counter()
@@ -47,8 +47,8 @@ def time_features(data: Path, features_dir: Path) -> float:
 
 
 def bench_model(model: str, data: Path, runs: Path, features_dir: Path, scheme: str = "cycle") -> dict:
-    from lanl.runs import Run
-    from lanl.train import load_config, train
+    from lanl.cv.runs import Run
+    from lanl.cv.train import load_config, train
 
     t = time.perf_counter()
     config = load_config(model=model, folds_scheme=scheme)
@@ -97,7 +97,7 @@ def main() -> None:
         rows = [bench_model(m, args.data, runs, args.features_dir) for m in args.models]
         if "lgbm" in args.models:  # what shuffled KFold would have claimed
             rows.append(bench_model("lgbm", args.data, runs, args.features_dir, scheme="kfold"))
-        from lanl.runs import Run
+        from lanl.cv.runs import Run
 
         print_table(rows, Run.open(rows[0]["run"]).metrics["n_segments"])
         if args.zoo:

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lanl.cv.runs import Run
+from lanl.cv.stack import stack_runs
+from lanl.cv.train import load_config, train_tables
+from lanl.data.tables import load_tables
 from lanl.errors import LanlError
 from lanl.models import MODEL_KINDS, model_class
-from lanl.runs import Run
-from lanl.stack import stack_runs
-from lanl.tables import load_tables
-from lanl.train import load_config, train_tables
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "lanl_real_labelled" / "features"

@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 
 from lanl import recipes
+from lanl.cv.runs import Run
+from lanl.data.ingest import ingest
+from lanl.data.tables import load_tables
 from lanl.errors import LanlError
-from lanl.ingest import ingest
 from lanl.pipeline import run_pipeline, run_tables
-from lanl.runs import Run
-from lanl.tables import load_tables
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "lanl_real_labelled" / "features"
@@ -46,7 +46,7 @@ def real_tables():
 
 
 def synthetic_data(folder: Path, rows: int) -> Path:
-    from lanl import synth
+    from lanl.data import synth
 
     info = folder / "synth_info.json"
     if not info.is_file():

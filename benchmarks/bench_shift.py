@@ -1,7 +1,7 @@
 """Shift benchmark: each train -> test shift remedy, and ``auto``, on the real 33-feature table and on synthetic
 tables whose test part is shifted by design.
 
-For every remedy set, LightGBM (the default run config) under 5 cycle-grouped folds via ``lanl.train``: CV MAE
+For every remedy set, LightGBM (the default run config) under 5 cycle-grouped folds via ``lanl.cv.train``: CV MAE
 on all cycles and on the training cycles closest to test (the same cycles for every row of the table: those
 ``lanl shift`` picks on all training rows), the adversarial AUC train vs test after the remedy, the test
 predictions' mean and quartiles, seconds. The real table: ``../shared/lanl_real_labelled/features/`` (skipped
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lanl.runs import Run
-from lanl.shift import ShiftConfig, diagnose
-from lanl.synth_tables import shifted_tables
-from lanl.tables import load_tables
-from lanl.train import config_from_dict, matched_metrics, train_table
+from lanl.cv.runs import Run
+from lanl.cv.shift import ShiftConfig, diagnose
+from lanl.cv.train import config_from_dict, matched_metrics, train_table
+from lanl.data.synth_tables import shifted_tables
+from lanl.data.tables import load_tables
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "lanl_real_labelled" / "features"
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "lanl_real" / "sample_submission.csv"

@@ -1,9 +1,9 @@
 """Feature-table model zoo benchmark: every feature-table kind and their stacks, grouped CV MAE and seconds.
 
 Two tables, each cross-validated with 5 folds grouped by quake cycle (``--folds loco``: one fold per cycle;
-the same folds for every kind and for the stacks; ``lanl.train.train_table``, then ``lanl.stack.stack_runs`` over the runs):
+the same folds for every kind and for the stacks; ``lanl.cv.train.train_table``, then ``lanl.cv.stack.stack_runs`` over the runs):
 
-* synthetic: the ``kernel`` features of the default synthetic dataset (``lanl.synth``, generated and ingested
+* synthetic: the ``kernel`` features of the default synthetic dataset (``lanl.data.synth``, generated and ingested
   once into ``--data``, features in the feature store);
 * real: the 33-feature table of the 4,194 real train windows in ``../shared/lanl_real_labelled`` (the 16
   windows that straddle a quake dropped) and its 2,624 test segments; skipped when that folder is absent.
@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lanl.cv.runs import Run
+from lanl.cv.stack import METHODS, stack_runs
+from lanl.cv.train import config_from_dict, train_table
 from lanl.models import MODEL_KINDS
-from lanl.runs import Run
-from lanl.stack import METHODS, stack_runs
-from lanl.train import config_from_dict, train_table
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "lanl_real_labelled" / "features"
@@ -65,8 +65,8 @@ def real_tables(folder: Path = REAL) -> tuple[pd.DataFrame, pd.DataFrame] | None
 def synthetic_tables(data: Path, features_dir: Path, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, test) kernel feature tables of the default synthetic dataset (made once, then read back)."""
     from lanl.commands.data import ensure_synthetic
+    from lanl.data.ingest import ingest
     from lanl.features.store import FeatureStore, segment_features
-    from lanl.ingest import ingest
 
     ensure_synthetic(data, seed)
     cache, store = ingest(data).cache, FeatureStore(features_dir)

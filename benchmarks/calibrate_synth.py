@@ -146,7 +146,7 @@ def correlation_table(windows: list[np.ndarray], labels: np.ndarray) -> str:
 
 def _generate(args, out: Path) -> Path:
     sys.path.insert(0, str(REPO))
-    from lanl.synth import generate
+    from lanl.data.synth import generate
 
     t0 = time.perf_counter()
     info = generate(out, seed=args.seed, rows=args.rows, cycles=args.cycles, test_segments=args.test_segments)

@@ -15,7 +15,7 @@ and ``dask worker``).
 Signal windows never travel through the scheduler: a feature block task carries the cache location, the
 cache fingerprint, the segment ids and start rows (a few hundred bytes; the feature set is sent to every
 worker once per map) and the worker reads the windows itself. The location is a path (memory-mapped, as
-``lanl.cache`` does; on a cluster it must be storage every worker mounts at that path) or an fsspec URL
+``lanl.data.cache`` does; on a cluster it must be storage every worker mounts at that path) or an fsspec URL
 (``s3://bucket/lanl-cache``, ``gs://...``, ``file:///shared/...``; read by byte ranges, the remote protocol's
 package, e.g. ``s3fs``, installed on the workers). tsfresh sets run through tsfresh's own Dask distributor
 (``CacheDaskDistributor``, a ``ClusterDaskDistributor`` on the same client) whose chunks carry window
@@ -37,12 +37,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from lanl.cache import FORMAT_VERSION, MANIFEST, SignalCache, read_manifest
+from lanl.data.cache import FORMAT_VERSION, MANIFEST, SignalCache, read_manifest
+from lanl.data.segments import SEGMENT_LENGTH, load_block
 from lanl.errors import LanlError
 from lanl.extras import require
 from lanl.features.extract import compute_block
 from lanl.features.runners import in_order, tune_allocator
-from lanl.segments import SEGMENT_LENGTH, load_block
 
 LOCAL = "local"
 SCHEDULER_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+:\d+/?$")

@@ -4,7 +4,7 @@
 stage; reruns reuse the signal cache, the feature store and the fold artifact. A pipeline config is TOML::
 
     models = ["lgbm", "cnn", "lstm"]   # the level-1 runs, in this order
-    stack = "blend"                    # level-2 over their OOF (see lanl.stack), or "" for none
+    stack = "blend"                    # level-2 over their OOF (see lanl.cv.stack), or "" for none
     submission = "pipeline"            # submissions/<name>.csv
     [folds]                            # shared by every run and the stacker
     scheme = "cycle"
@@ -13,7 +13,7 @@ stage; reruns reuse the signal cache, the feature store and the fold artifact. A
     features = "kernel"
     [run.lgbm.params]
     learning_rate = 0.02
-    [shift]                            # train -> test shift remedies of every feature-table run (lanl.shift);
+    [shift]                            # train -> test shift remedies of every feature-table run (lanl.cv.shift);
     remedies = ["auto"]                # a [run.<model>.shift] table overrides it for that model
 
 ``run_tables`` is the same pipeline on feature tables a user brought (``lanl run --table``): the feature-table
@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lanl.cv.folds import FoldSpec
+from lanl.cv.runs import Run
+from lanl.cv.shift import shift_config
+from lanl.cv.stack import stack_runs
+from lanl.cv.train import config_from_dict, train, train_tables
+from lanl.data.ingest import ingest
 from lanl.errors import LanlError
-from lanl.folds import FoldSpec
-from lanl.ingest import ingest
+from lanl.kaggle.submit import submit, submit_tables
 from lanl.models import MODEL_KINDS, model_class
 from lanl.report import build_report
-from lanl.runs import Run
-from lanl.shift import shift_config
-from lanl.stack import stack_runs
-from lanl.submit import submit, submit_tables
-from lanl.train import config_from_dict, train, train_tables
 
 MODELS = ("lgbm", "cnn", "lstm")
 TABLE_MODELS = (
@@ -139,7 +139,7 @@ def pipeline_config_from_dict(data: dict, where: str, default_models=None) -> Pi
 
 
 def run_config(config: PipelineConfig, model: str):
-    """The lanl.train RunConfig of one level-1 model: its [run.<model>] table on the pipeline's folds and seed."""
+    """The lanl.cv.train RunConfig of one level-1 model: its [run.<model>] table on the pipeline's folds and seed."""
 
     own = config.run.get(model, {})
     table = {"model": model, "seed": config.seed, **own, "shift": {**config.shift, **own.get("shift", {})}}
@@ -188,7 +188,7 @@ def run_pipeline(
 def run_tables(
     tables, config: PipelineConfig | None = None, *, work: str | Path = ".", log=print
 ) -> PipelineResult:
-    """The pipeline on :class:`lanl.tables.FeatureTables`: the feature-table models (default
+    """The pipeline on :class:`lanl.data.tables.FeatureTables`: the feature-table models (default
     ``TABLE_MODELS``), stack, report and a submission in the test table's order."""
 
     config = config or PipelineConfig(models=list(TABLE_MODELS))

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from lanl.cv.folds import OPTIMISTIC_WARNING
+from lanl.cv.runs import Run
 from lanl.errors import LanlError
-from lanl.folds import OPTIMISTIC_WARNING
 from lanl.fsutil import atomic_dir
-from lanl.runs import Run
 
 REPORTS_SUBDIR = "_reports"
 BASELINE_COLOR = "0.6"
@@ -210,8 +210,8 @@ def report_warnings(runs: list[Run]) -> list[str]:
 
 def tuning_studies(runs: list[Run], given: list[str | Path]) -> list:
     """The studies given, then those whose best config a run was trained from (each once)."""
-    # lanl.tune imports optuna (~0.5 s); only reports of studies need it
-    from lanl.tune import read_study, studies_of
+    # lanl.cv.tune imports optuna (~0.5 s); only reports of studies need it
+    from lanl.cv.tune import read_study, studies_of
 
     folders = [Path(p) for p in given] + [f for r in runs for f in studies_of(r.root, r.config)]
     unique = list(dict.fromkeys(f.resolve() for f in folders))

@@ -17,13 +17,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import TINY_SET
 
-from lanl import bundle
-from lanl.cache import SignalCache
 from lanl.cli import main
 from lanl.commands.bundle import bundle as bundle_command
+from lanl.data.cache import SignalCache
+from lanl.data.synth import generate
 from lanl.errors import LanlError, OfflineError
+from lanl.kaggle import bundle
 from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_pipeline
-from lanl.synth import generate
 
 # LightGBM-only configs, no torch: CI also runs these on Python 3.12 with Kaggle's versions (-m bundle)
 pytestmark = pytest.mark.bundle
@@ -214,7 +214,7 @@ def test_bundle_is_reproducible_and_follows_the_config(kaggle, tmp_path):
         infos = z.infolist()
         assert z.read("_assets/feature_sets/tiny.toml").decode() == TINY_SET
     names = [i.filename for i in infos]
-    assert names[:-1] == [n for n, _ in bundle.package_files()] and "lanl/bundle.py" in names
+    assert names[:-1] == [n for n, _ in bundle.package_files()] and "lanl/kaggle/bundle.py" in names
     assert {(i.date_time, i.external_attr >> 16) for i in infos} == {(bundle.ZIP_TIME, 0o644)}
     assert one.kernel["enable_internet"] is False and one.kernel["competition_sources"] == [COMPETITION]
     assert one.kernel["code_file"] == one.script.name and one.kernel["kernel_type"] == "script"
@@ -355,7 +355,7 @@ def test_kernel_with_shipped_numba_kernels_compiles_nothing(kaggle, reference, t
     compiling them for the same CPU target writes."""
     import numba
 
-    from lanl.precompile import PORTABLE_CPU, PORTABLE_FEATURES
+    from lanl.kaggle.precompile import PORTABLE_CPU, PORTABLE_FEATURES
 
     _, data, config = kaggle
     built = bundle.build_bundle(config, tmp_path / "b", numba_python=sys.executable)
@@ -366,7 +366,7 @@ def test_kernel_with_shipped_numba_kernels_compiles_nothing(kaggle, reference, t
     assert len(names) == info["files"] and any(
         n.startswith("lanl/features/__pycache__/_kernels.") for n in names
     )
-    assert any(n.startswith("lanl/__pycache__/csvparse.") for n in names)
+    assert any(n.startswith("lanl/data/__pycache__/csvparse.") for n in names)
     assert not any("synth." in n for n in names)  # the warm-up's data writer never runs in a kernel
     assert built.payload_sha256 != bundle.build_bundle(config, tmp_path / "plain").payload_sha256
     import llvmlite.binding

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import known_cycles, write_segment, write_train_csv
 
+from lanl.data.segments import SegmentSpec, test_segments, train_segments
 from lanl.errors import LanlError
 from lanl.features import SerialRunner, extract, extract_segments, feature_set_from_dict
-from lanl.segments import SegmentSpec, test_segments, train_segments
 
 pytest.importorskip("distributed")
 
@@ -57,7 +57,7 @@ def address(runner) -> str:
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     """A signal cache with 3 known cycles and 3 test segments of 1,000 rows."""
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     root = tmp_path_factory.mktemp("dist")
     sig, ttf, _ = known_cycles()
@@ -197,8 +197,8 @@ def test_cli_scheduler_gives_the_serial_tables(address, tmp_path):
     """The kernel set on full-length windows. Its spectral and temporal features use BLAS products, whose
     rounding depends on BLAS's thread count: with dask's default of one per worker, spectral_centroid of one
     of these windows differed from the serial value in the last bit (see lanl.distributed.blas_env)."""
-    from lanl import synth
     from lanl.commands.features import features_cmd
+    from lanl.data import synth
 
     data = tmp_path / "data"
     synth.generate(data, seed=1, rows=2_000_000, cycles=3, test_segments=2)

@@ -170,14 +170,14 @@ def test_other_bad_calls():
 # ------------------------------------------------------------------------------------- cache and store
 @pytest.fixture
 def cache(small_data, tmp_path):
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     data = small_data[0]
     return ingest(data, tmp_path / "cache", segment_length=1000).cache
 
 
 def test_extract_segments_keys_rows_and_equals_in_memory_extraction(cache):
-    from lanl.segments import SegmentSpec, load_block, test_segments, train_segments
+    from lanl.data.segments import SegmentSpec, load_block, test_segments, train_segments
 
     fs = feature_set_from_dict(SMALL_SET)
     spec = SegmentSpec(length=10_000, stride=7_000)
@@ -192,7 +192,7 @@ def test_extract_segments_keys_rows_and_equals_in_memory_extraction(cache):
 
 
 def test_store_hits_unchanged_requests_and_recomputes_any_change(cache, tmp_path, monkeypatch):
-    from lanl.segments import SegmentSpec
+    from lanl.data.segments import SegmentSpec
 
     store = FeatureStore(tmp_path / "features")
     fs = feature_set_from_dict(SMALL_SET)
@@ -230,7 +230,7 @@ def test_store_writes_are_atomic(cache, tmp_path):
 # -------------------------------------------------------------------------------------------------- CLI
 @pytest.fixture(scope="module")
 def synthetic_data(tmp_path_factory):
-    from lanl import synth
+    from lanl.data import synth
 
     data = tmp_path_factory.mktemp("synth") / "data"
     synth.generate(data, seed=0, rows=2_000_000, cycles=3, test_segments=3)
@@ -238,9 +238,9 @@ def synthetic_data(tmp_path_factory):
 
 
 def test_cli_computes_then_reuses_and_reports_errors(synthetic_data, tmp_path):
-    from lanl.cache import SignalCache
     from lanl.commands.features import COMMANDS, features_cmd
-    from lanl.segments import SegmentSpec, train_segments
+    from lanl.data.cache import SignalCache
+    from lanl.data.segments import SegmentSpec, train_segments
 
     assert COMMANDS == [features_cmd] and features_cmd.name == "features"
     out = tmp_path / "store"

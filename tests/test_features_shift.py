@@ -88,9 +88,9 @@ def test_tsfresh_block_and_set_identity():
 
 
 def test_tsfresh_set_goes_through_the_store(small_data, tmp_path):
+    from lanl.data.ingest import ingest
     from lanl.features import FeatureStore
     from lanl.features.tsfresh_interop import tsfresh_segment_features
-    from lanl.ingest import ingest
 
     cache = ingest(small_data[0], tmp_path / "cache", segment_length=1000).cache
     store = FeatureStore(tmp_path / "features")

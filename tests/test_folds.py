@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lanl.cv.folds import Folds, FoldSpec, ensure_folds, inner_split, load_folds, make_folds, save_folds
 from lanl.errors import LanlError
-from lanl.folds import Folds, FoldSpec, ensure_folds, inner_split, load_folds, make_folds, save_folds
 
 
 def segment_table(cycle_sizes, seed=0):

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import known_cycles, write_segment, write_train_csv
 
-from lanl.cache import SignalCache
 from lanl.cli import main
+from lanl.data.cache import SignalCache
+from lanl.data.ingest import ingest
 from lanl.errors import DataError
-from lanl.ingest import ingest
 
 SEG = 1000  # test segment length used by the small fixture
 

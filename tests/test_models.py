@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from lanl.cv.folds import FoldSpec, make_folds
+from lanl.cv.train import cross_validate
 from lanl.errors import LanlError
-from lanl.folds import FoldSpec, make_folds
 from lanl.models import load_model, make_model
 from lanl.models.lgbm import LGBMRegressor
 from lanl.models.target import Target, cycle_durations
-from lanl.train import cross_validate
 
 FAST = {
     "n_estimators": 60,

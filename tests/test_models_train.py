@@ -1,4 +1,4 @@
-"""End to end: a small synthetic dataset (lanl.synth) -> ingest -> features -> `lanl train` -> run folders."""
+"""End to end: a small synthetic dataset (lanl.data.synth) -> ingest -> features -> `lanl train` -> run folders."""
 
 import json
 
@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from lanl import synth
 from lanl.cli import _Group
 from lanl.commands.models import COMMANDS
+from lanl.cv.runs import Run
+from lanl.cv.train import config_from_dict, load_config, resolve, train
+from lanl.data import synth
+from lanl.data.ingest import ingest
 from lanl.errors import LanlError
-from lanl.ingest import ingest
-from lanl.runs import Run
-from lanl.train import config_from_dict, load_config, resolve, train
 
 LGBM = {
     "n_estimators": 80,

@@ -11,16 +11,16 @@ import pytest
 from sklearn.base import clone
 from sklearn.neighbors import KNeighborsRegressor
 
+from lanl.cv.folds import FoldSpec, make_folds
+from lanl.cv.runs import Run
+from lanl.cv.stack import Stacker
+from lanl.cv.train import config_from_dict, cross_validate, train_table
+from lanl.cv.tune import SPACES, suggest, tune_table
 from lanl.errors import LanlError
-from lanl.folds import FoldSpec, make_folds
 from lanl.models import SUFFIX, load_model, make_model
 from lanl.models.lgbm import LGBMRegressor
 from lanl.models.mlp import MLPRegressor
 from lanl.models.sklearn_models import WeightedNeighbors
-from lanl.runs import Run
-from lanl.stack import Stacker
-from lanl.train import config_from_dict, cross_validate, train_table
-from lanl.tune import SPACES, suggest, tune_table
 
 SKLEARN = ("svr", "nusvr", "knn", "ridge")
 KINDS = (*SKLEARN, "mlp", "catboost", "xgboost")

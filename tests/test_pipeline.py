@@ -5,10 +5,10 @@ import pytest
 from click.testing import CliRunner
 
 from lanl.cli import main
+from lanl.cv.runs import Run
+from lanl.data.synth import generate
 from lanl.errors import LanlError
 from lanl.pipeline import PipelineConfig, load_pipeline_config, run_pipeline
-from lanl.runs import Run
-from lanl.synth import generate
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,16 @@ from click.testing import CliRunner
 from conftest import TINY_SET
 
 from lanl.commands.predict import predict as predict_command
+from lanl.cv.folds import FoldSpec
+from lanl.cv.predict import predict_run, predict_to_run
+from lanl.cv.runs import Run
+from lanl.cv.stack import stack_runs
+from lanl.cv.train import RunConfig, SegmentsConfig, train
+from lanl.data.ingest import ingest
+from lanl.data.synth import generate
 from lanl.errors import LanlError
 from lanl.features import load_feature_set
-from lanl.folds import FoldSpec
-from lanl.ingest import ingest
-from lanl.predict import predict_run, predict_to_run
-from lanl.runs import Run
-from lanl.stack import stack_runs
-from lanl.submit import submit
-from lanl.synth import generate
-from lanl.train import RunConfig, SegmentsConfig, train
+from lanl.kaggle.submit import submit
 
 LGBM = {"learning_rate": 0.1, "n_estimators": 200, "early_stopping_rounds": 20, "min_child_samples": 5}
 TINY_RNN = {"epochs": 2, "batch_size": 16, "hidden": 8, "head": 4, "threads": 1}

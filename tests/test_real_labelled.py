@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lanl.data.ingest import ingest
+from lanl.data.tables import REAL_QUAKE_ROWS
 from lanl.features import extract
-from lanl.ingest import ingest
-from lanl.tables import REAL_QUAKE_ROWS
 
 LABELLED = Path(__file__).resolve().parents[1].parent / "shared" / "lanl_real_labelled"
 pytestmark = [

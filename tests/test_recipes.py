@@ -14,17 +14,17 @@ import scipy.stats
 from click.testing import CliRunner
 
 from lanl import recipes
-from lanl.bundle import check_config
 from lanl.cli import main
+from lanl.cv.runs import Run
+from lanl.cv.shift import ShiftConfig, length_matched_cycles
+from lanl.cv.shift import plan as plan_shift
+from lanl.cv.stack import Stacker
+from lanl.data.synth_tables import shifted_tables
+from lanl.data.tables import load_tables
 from lanl.errors import LanlError
 from lanl.features import extract, feature_set_from_dict, load_feature_set
+from lanl.kaggle.bundle import check_config
 from lanl.pipeline import run_tables
-from lanl.runs import Run
-from lanl.shift import ShiftConfig, length_matched_cycles
-from lanl.shift import plan as plan_shift
-from lanl.stack import Stacker
-from lanl.synth_tables import shifted_tables
-from lanl.tables import load_tables
 
 LABELLED = Path(__file__).resolve().parents[1].parent / "shared" / "lanl_real_labelled"
 N = 150_000
@@ -368,7 +368,7 @@ def test_recipes_run_on_a_feature_table(tables, tmp_path, name):
 
 def test_recipe_runs_end_to_end_on_raw_data_and_bundles(tmp_path, monkeypatch):
     """fraction-target through `lanl run --recipe` on a small synthetic dataset, then its kernel bundle."""
-    from lanl.synth import generate
+    from lanl.data.synth import generate
 
     data = generate(tmp_path / "data", seed=3, rows=6_000_000, cycles=5, test_segments=6).out_dir
     monkeypatch.chdir(tmp_path)

@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from lanl import synth
 from lanl.cli import main
+from lanl.data import synth
 from lanl.errors import LanlError
 
 LONG = "3,4.98083678031234567891"  # > 18 significant digits: the value is converted outside the fast path
@@ -110,8 +110,8 @@ def test_slow_values_are_checked_like_the_rest(fresh, case, lines, problem):
 def test_slow_value_negative_or_huge_named_by_its_line(small_data):
     from conftest import write_train_csv
 
+    from lanl.data.ingest import ingest
     from lanl.errors import DataError
-    from lanl.ingest import ingest
 
     data, sig, ttf, *_ = small_data
     for text, problem in (("-4.98083678031234567891", "negative"), ("1.5e400", "infinite")):
@@ -127,7 +127,7 @@ def test_slow_value_negative_or_huge_named_by_its_line(small_data):
 def test_slow_values_are_exact_and_keep_the_cycles(small_data):
     """Values of 20 digits or a power of ten beyond 22, anywhere in a chunk: exact doubles (float(text)),
     and the quake cycles found around them as around any other row."""
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     data, sig, ttf, starts, _ = small_data
     texts = [f"{t!r}" for t in ttf.tolist()]
@@ -375,7 +375,7 @@ def test_a_live_runs_temporary_folder_is_left_alone(tmp_path):
 
 @pytest.mark.parametrize("mask,dirs,files", [(0o022, 0o755, 0o644), (0o002, 0o775, 0o664)])
 def test_outputs_follow_the_umask(small_data, tmp_path, mask, dirs, files):
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     data, *_ = small_data
     old = os.umask(mask)
@@ -471,7 +471,7 @@ def test_DET7_touch_keeps_the_cache_and_the_runs(fresh, tmp_path):
 
 def test_a_same_size_edit_outside_the_sampled_blocks_is_caught(fresh):
     """Size and sampled blocks unchanged, mtime changed: the rows are parsed again and their digest differs."""
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     data = fresh("edit")
     first = ingest(data).cache.fingerprint
@@ -487,7 +487,7 @@ def test_a_same_size_edit_outside_the_sampled_blocks_is_caught(fresh):
 def test_the_same_rows_are_the_same_data_wherever_and_however_stored(small_data, tmp_path):
     import zipfile
 
-    from lanl.ingest import ingest
+    from lanl.data.ingest import ingest
 
     data, *_ = small_data
     here = ingest(data, segment_length=1000).cache.fingerprint
@@ -645,9 +645,9 @@ def test_lgbm_parameters_out_of_range(work, tmp_path, case, param, problem):
 
 def test_every_model_kind_checks_its_ranges():
     """Each kind's defaults lie in its ranges; a value outside one is refused with the range in the message."""
+    from lanl.cv.stack import Stacker
     from lanl.models import MODEL_KINDS, make_model, model_class
     from lanl.models.base import check_params, get_params_json, param_ranges
-    from lanl.stack import Stacker
 
     for cls in [*(model_class(kind) for kind in MODEL_KINDS), Stacker]:
         check_params(cls, get_params_json(cls()), cls.__name__)  # the defaults pass
@@ -692,11 +692,11 @@ def test_image_baseline_batch_larger_than_the_training_split(tmp_path, monkeypat
 
 
 def test_sources_are_closed_after_reading(small_data, tmp_path):
-    """The ResourceWarning of lanl/layout.py: sample_submission.csv was read through a wrapper never closed."""
+    """The ResourceWarning of lanl/data/layout.py: sample_submission.csv was read through a wrapper never closed."""
     import gc
     import warnings
 
-    from lanl.layout import Source, plain_source, read_sample_submission
+    from lanl.data.layout import Source, plain_source, read_sample_submission
 
     data, *_, ids = small_data
     with zipfile.ZipFile(tmp_path / "data.zip", "w") as z:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lanl.cv.runs import Run
+from lanl.cv.train import Inputs, config_from_dict, resolve, run_cv, train_table
 from lanl.errors import LanlError
 from lanl.report import build_report
-from lanl.runs import Run
-from lanl.train import Inputs, config_from_dict, resolve, run_cv, train_table
 
 LGBM = {
     "n_estimators": 40,

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lanl.data.ingest import ingest
+from lanl.data.segments import SegmentSpec, iter_blocks, load_block, test_segments, train_segments
 from lanl.errors import LanlError
-from lanl.ingest import ingest
-from lanl.segments import SegmentSpec, iter_blocks, load_block, test_segments, train_segments
 
 L = 10_000
 
@@ -87,7 +87,7 @@ def test_windows_read_the_same_without_preadv(cache, monkeypatch):
 def test_a_truncated_cache_file_is_named(cache, tmp_path):
     import shutil
 
-    from lanl.cache import SignalCache
+    from lanl.data.cache import SignalCache
 
     c, sig, _, _ = cache
     copy = tmp_path / "cache"
@@ -105,7 +105,7 @@ def test_a_truncated_cache_file_is_named(cache, tmp_path):
 
 
 def test_workers_open_a_cache_once_until_it_is_rebuilt(cache, small_data):
-    from lanl.cache import SignalCache
+    from lanl.data.cache import SignalCache
 
     c, *_ = cache
     first = SignalCache.open_shared(c.root)

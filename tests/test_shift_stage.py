@@ -1,4 +1,4 @@
-"""The train -> test shift stage (lanl.shift through lanl.train): each remedy on a small table whose test part
+"""The train -> test shift stage (lanl.cv.shift through lanl.cv.train): each remedy on a small table whose test part
 is built shifted, in-fold fitting, determinism, config errors."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import lanl.train as train_mod
-from lanl import synth_tables
+import lanl.cv.train as train_mod
+from lanl.cv.runs import Run
+from lanl.cv.shift import ShiftConfig, importance_weights, ks_distance, parse_remedies, plan, shift_config
+from lanl.cv.train import config_from_dict, train_table
+from lanl.data import synth_tables
 from lanl.errors import LanlError
 from lanl.models.lgbm import LGBMRegressor
-from lanl.runs import Run
-from lanl.shift import ShiftConfig, importance_weights, ks_distance, parse_remedies, plan, shift_config
-from lanl.train import config_from_dict, train_table
 
 DURATIONS = list(synth_tables.DURATIONS)
 LGBM = {"n_estimators": 150, "learning_rate": 0.05, "num_leaves": 7, "early_stopping_rounds": 30}
@@ -214,8 +214,8 @@ def test_a_run_without_shift_keeps_its_name(tables, tmp_path):
 def test_lanl_shift_on_tables_and_on_data(tables, tmp_path):
     from click.testing import CliRunner
 
-    from lanl import synth
     from lanl.cli import main
+    from lanl.data import synth
 
     train, test = tables
     train.drop(columns=["seg_id", "start"]).to_csv(tmp_path / "train.csv", index=False)
@@ -285,7 +285,7 @@ def test_mean_lands_on_its_target_despite_the_clip_at_zero():
 
 
 def test_tuning_scores_trials_with_the_shift_stage(tables, tmp_path):
-    from lanl.tune import tune_table
+    from lanl.cv.tune import tune_table
 
     train, test = tables
     config = config_from_dict(
@@ -300,7 +300,7 @@ def test_tuning_scores_trials_with_the_shift_stage(tables, tmp_path):
 
 
 def test_matched_scores_decide_only_when_every_candidate_shares_them(tables, tmp_path):
-    from lanl.stack import stack_runs
+    from lanl.cv.stack import stack_runs
 
     auto = run(tables, tmp_path, ["cycle_subset"], "sub")
     none = run(tables, tmp_path, [], "none")

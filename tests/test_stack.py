@@ -11,16 +11,16 @@ from click.testing import CliRunner
 
 from lanl.cli import _Group
 from lanl.commands.tune import COMMANDS
+from lanl.cv.runs import Run
+from lanl.cv.stack import Stacker, stack_runs
+from lanl.cv.train import config_from_dict, train_table
+from lanl.data.ingest import ingest
+from lanl.data.segments import SegmentSpec, test_segments, train_segments
+from lanl.data.synth import generate
 from lanl.errors import LanlError
-from lanl.ingest import ingest
+from lanl.kaggle.submit import read_ledger, submit
 from lanl.models import load_model
 from lanl.report import build_report
-from lanl.runs import Run
-from lanl.segments import SegmentSpec, test_segments, train_segments
-from lanl.stack import Stacker, stack_runs
-from lanl.submit import read_ledger, submit
-from lanl.synth import generate
-from lanl.train import config_from_dict, train_table
 
 LENGTH = 30_000
 LGBM = {"n_estimators": 60, "learning_rate": 0.1, "early_stopping_rounds": 10, "min_child_samples": 5}

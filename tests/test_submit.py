@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from lanl.cli import main
+from lanl.cv.folds import FoldSpec
+from lanl.cv.train import RunConfig, SegmentsConfig, train_table
+from lanl.data.ingest import ingest
+from lanl.data.segments import SegmentSpec, iter_blocks, test_segments, train_segments
+from lanl.data.synth import generate
 from lanl.errors import LanlError
-from lanl.folds import FoldSpec
-from lanl.ingest import ingest
-from lanl.segments import SegmentSpec, iter_blocks, test_segments, train_segments
-from lanl.submit import read_ledger, submit, validate
-from lanl.synth import generate
-from lanl.train import RunConfig, SegmentsConfig, train_table
+from lanl.kaggle.submit import read_ledger, submit, validate
 
 LENGTH = 30_000
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import kurtosis
 
-from lanl import synth
+from lanl.data import synth
 from lanl.errors import LanlError
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "lanl_real"

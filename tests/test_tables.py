@@ -1,4 +1,4 @@
-"""Feature tables one brings (lanl.tables, lanl train/run --table): reading, checks, cycles, the CLI."""
+"""Feature tables one brings (lanl.data.tables, lanl train/run --table): reading, checks, cycles, the CLI."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from lanl.cli import main
+from lanl.cv.runs import Run
+from lanl.data.tables import REAL_QUAKE_ROWS, load_tables
 from lanl.errors import DataError, LanlError
-from lanl.runs import Run
-from lanl.tables import REAL_QUAKE_ROWS, load_tables
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared"
 LABELLED = REAL / "lanl_real_labelled"

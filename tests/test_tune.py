@@ -11,16 +11,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from lanl import synth
 from lanl.cli import _Group
 from lanl.commands.models import COMMANDS as MODEL_COMMANDS
 from lanl.commands.tune import COMMANDS
-from lanl.errors import LanlError
-from lanl.ingest import ingest
-from lanl.report import build_report
-from lanl.runs import Run
-from lanl.train import config_from_dict, load_config, train_table
-from lanl.tune import (
+from lanl.cv.runs import Run
+from lanl.cv.train import config_from_dict, load_config, train_table
+from lanl.cv.tune import (
     SPACES,
     StudySpec,
     best_toml,
@@ -32,6 +28,10 @@ from lanl.tune import (
     suggest,
     tune_table,
 )
+from lanl.data import synth
+from lanl.data.ingest import ingest
+from lanl.errors import LanlError
+from lanl.report import build_report
 
 # a slow learning rate for 150 trees: the defaults underfit, so tuning has something to find
 BASE = {

@@ -35,7 +35,7 @@ feature_jobs_opt = click.option(
 
 
 def table_opts(command):
-    """The options that point a command at feature tables of one's own instead of DATA (lanl.tables)."""
+    """The options that point a command at feature tables of one's own instead of DATA (lanl.data.tables)."""
     options = [
         click.option(
             "--table",
@@ -83,7 +83,7 @@ def table_opts(command):
 
 def load_table_options(table, test_table, label_column, sample_submission, quakes, keep_straddling):
     """The FeatureTables the table options name, or None without --table."""
-    from lanl.tables import load_tables
+    from lanl.data.tables import load_tables
 
     if table is None:
         if (
@@ -109,5 +109,5 @@ shift_opt = click.option(
     default=None,
     metavar="REMEDIES",
     help="Train -> test shift remedies, comma-separated: auto, none, or any of ks_filter, cycle_subset, "
-    "cycle_length, weights, fraction, mean (see lanl.shift; overrides the config's [shift] remedies).",
+    "cycle_length, weights, fraction, mean (see lanl.cv.shift; overrides the config's [shift] remedies).",
 )

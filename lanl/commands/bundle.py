@@ -62,7 +62,7 @@ def bundle(config_file, recipe, out_dir, features_dataset, runs_dataset, kernel_
     local run. With --runs-dataset it loads the trained runs and predicts instead of training.
     The same code and config always give the same bytes.
     """
-    from lanl.bundle import build_bundle, push_bundle
+    from lanl.kaggle.bundle import build_bundle, push_bundle
 
     if recipe is not None:
         if config_file is not None:

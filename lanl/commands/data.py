@@ -21,7 +21,7 @@ def download(data: Path, competition: str) -> None:
     Needs a Kaggle API token and internet; otherwise it says what to do instead (copy the files by hand, or
     use `lanl synth DATA`).
     """
-    from lanl.kaggle_api import download_competition
+    from lanl.data.kaggle_api import download_competition
 
     out = download_competition(data, competition)
     click.echo(f"downloaded {competition} into {out}")
@@ -45,7 +45,7 @@ def ingest(data: Path, cache_dir: Path | None, force: bool, ttf_rises: str) -> N
     row is validated; a bad row stops the run with the file, line and problem, and no cache is left behind.
     A rerun on unchanged sources is a no-op.
     """
-    from lanl.ingest import ingest as run_ingest
+    from lanl.data.ingest import ingest as run_ingest
 
     res = run_ingest(data, cache_dir, force=force, rises=ttf_rises)
     c = res.cache
@@ -65,8 +65,8 @@ def ingest(data: Path, cache_dir: Path | None, force: bool, ttf_rises: str) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     """Print rows, quake cycles (rows and seconds) and signal statistics of DATA (ingesting it if needed)."""
-    from lanl.ingest import require_cache
-    from lanl.summary import format_summary, summarize
+    from lanl.data.ingest import require_cache
+    from lanl.data.summary import format_summary, summarize
 
     summary = summarize(require_cache(data, cache_dir))
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary, str(data)))
@@ -125,8 +125,8 @@ def run(
     features/, submissions/ in the current folder.
     """
     from lanl import recipes
+    from lanl.cv.shift import parse_remedies
     from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables, with_remedies
-    from lanl.shift import parse_remedies
 
     if list_recipes:
         for name, description in recipes.summaries():
@@ -163,7 +163,7 @@ def run(
 
 def ensure_synthetic(folder: Path, seed: int) -> Path:
     """Generate the default synthetic dataset into ``folder`` unless one with this seed is already there."""
-    from lanl import synth
+    from lanl.data import synth
 
     info_file = folder / "synth_info.json"
     if info_file.exists():

@@ -73,13 +73,13 @@ def features_cmd(
     read back instead of recomputed. Prints where each table is. With --scheduler the blocks of segments
     run on a Dask cluster whose workers read the signal cache themselves (same tables, bit for bit).
     """
+    from lanl.data.ingest import require_cache
+    from lanl.data.segments import SegmentSpec
     from lanl.errors import LanlError
     from lanl.features.extract import DEFAULT_BATCH
     from lanl.features.featureset import load
     from lanl.features.runners import tune_allocator
     from lanl.features.store import FeatureStore
-    from lanl.ingest import require_cache
-    from lanl.segments import SegmentSpec
 
     if jobs < 0:
         raise LanlError(f"--jobs must be 0 (one per core) or more, got {jobs}")

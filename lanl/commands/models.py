@@ -16,7 +16,7 @@ from lanl.commands._options import (
     shift_opt,
     table_opts,
 )
-from lanl.folds import SCHEMES
+from lanl.cv.folds import SCHEMES
 from lanl.models import MODEL_KINDS, TARGETS
 
 
@@ -80,9 +80,9 @@ def train(
     report, stacking and submission. Its quake cycles come from a cycle column, else from start and the
     quake rows, else from label resets; the run's config says which.
     """
-    from lanl.shift import parse_remedies
-    from lanl.train import load_config, train_tables
-    from lanl.train import train as run_train
+    from lanl.cv.shift import parse_remedies
+    from lanl.cv.train import load_config, train_tables
+    from lanl.cv.train import train as run_train
 
     config = load_config(
         config_file,
@@ -122,7 +122,7 @@ def _echo_tables(tables) -> None:
 
 
 def _echo_run(run_dir: Path) -> None:
-    from lanl.runs import Run
+    from lanl.cv.runs import Run
 
     run = Run.open(run_dir)
     m = run.metrics
@@ -178,10 +178,10 @@ def report(runs, out_dir, studies):
 @cache_opt
 def folds(data, scheme, k, seed, length, stride, runs_dir, cache_dir):
     """Make (or find) the CV folds of DATA's train windows and print them per fold."""
-    from lanl.folds import FoldSpec, ensure_folds
-    from lanl.ingest import require_cache
-    from lanl.runs import FOLDS_SUBDIR
-    from lanl.segments import SegmentSpec, train_segments
+    from lanl.cv.folds import FoldSpec, ensure_folds
+    from lanl.cv.runs import FOLDS_SUBDIR
+    from lanl.data.ingest import require_cache
+    from lanl.data.segments import SegmentSpec, train_segments
 
     table = train_segments(require_cache(data, cache_dir), SegmentSpec(length=length, stride=stride or None))
     made, path = ensure_folds(table, FoldSpec(scheme, k, seed), runs_dir / FOLDS_SUBDIR)

@@ -33,8 +33,8 @@ def predict(run, data, cache_dir, name, runs_dir, features_dir, jobs):
     records DATA, so `lanl submit RUNS/<name> --data DATA` works on it. The test inputs are built as in
     training; a run whose feature set changed since it was trained is refused.
     """
-    from lanl.ingest import require_cache
-    from lanl.predict import predict_to_run
+    from lanl.cv.predict import predict_to_run
+    from lanl.data.ingest import require_cache
 
     cache = require_cache(data, cache_dir)
     out = predict_to_run(run, cache, runs_dir, name=name, data=data, features_dir=features_dir, jobs=jobs)

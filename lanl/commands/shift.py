@@ -56,8 +56,8 @@ def shift(
     what the remedies (default: auto) would choose, with the reasons. Reads only features, never labels of
     the test set (it has none).
     """
-    from lanl.shift import diagnose, parse_remedies, shift_config
-    from lanl.train import load_config, prepare
+    from lanl.cv.shift import diagnose, parse_remedies, shift_config
+    from lanl.cv.train import load_config, prepare
 
     config = shift_config(
         {

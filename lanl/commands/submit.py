@@ -41,11 +41,11 @@ def submit(run, data, cache_dir, name, out_dir, kaggle_message, **table_options)
     them again from where the run recorded them, or from the --table options when they moved (checked by
     content against the run's fingerprint).
     """
-    from lanl.ingest import require_cache
-    from lanl.runs import Run
-    from lanl.submit import submit as run_submit
-    from lanl.submit import submit_tables
-    from lanl.tables import load_tables
+    from lanl.cv.runs import Run
+    from lanl.data.ingest import require_cache
+    from lanl.data.tables import load_tables
+    from lanl.kaggle.submit import submit as run_submit
+    from lanl.kaggle.submit import submit_tables
 
     recorded = Run.open(run).config
     tables = load_table_options(**table_options)

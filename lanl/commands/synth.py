@@ -49,7 +49,7 @@ def synth(out, seed, rows, cycles, test_segments, sample_submission):
     OUT/synth_info.json records the seed, the sizes and the first row of each cycle. OUT is replaced whole
     and atomically; it must be absent, empty, or an earlier synthetic dataset.
     """
-    from lanl.synth import generate
+    from lanl.data.synth import generate
 
     t0 = time.perf_counter()
     info = generate(

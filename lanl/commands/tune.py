@@ -13,7 +13,7 @@ from lanl.commands._options import (
     runs_opt,
     table_opts,
 )
-from lanl.folds import SCHEMES
+from lanl.cv.folds import SCHEMES
 from lanl.models import MODEL_KINDS
 from lanl.models.stacker import METHODS
 
@@ -73,9 +73,9 @@ def tune(
     worker processes on it, and the same command on another machine with a shared database URL joins it.
     The best parameters are written as RUNS/_studies/<study>/best.toml: lanl train DATA --config best.toml.
     """
-    from lanl.train import load_config
-    from lanl.tune import tune as run_tune
-    from lanl.tune import tune_table
+    from lanl.cv.train import load_config
+    from lanl.cv.tune import tune as run_tune
+    from lanl.cv.tune import tune_table
 
     config = load_config(
         config_file, model=model, features=features, folds_scheme=folds_scheme, folds_k=folds_k
@@ -137,8 +137,8 @@ def stack(runs, method, name, runs_dir, seed, alpha):
     Writes a run folder like any model's (lanl report and lanl submit read it); the inputs must share
     folds, data and windows and carry test predictions.
     """
-    from lanl.runs import Run
-    from lanl.stack import stack_runs
+    from lanl.cv.runs import Run
+    from lanl.cv.stack import stack_runs
 
     run_dir = stack_runs(list(runs), method=method, name=name, runs_dir=runs_dir, seed=seed, alpha=alpha)
     m = Run.open(run_dir).metrics

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lanl.cache import SignalCache
+from lanl.data.cache import SignalCache
+from lanl.data.segments import KEY_COLUMNS, load_block
 from lanl.errors import LanlError
 from lanl.features.block import Block
 from lanl.features.featureset import FeatureSet, Step, load
@@ -30,7 +31,6 @@ from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
 from lanl.features.runners import ProcessRunner, Runner, SerialRunner
 from lanl.fsutil import locked_temp, read_at, sweep_stale
 from lanl.progress import progress
-from lanl.segments import KEY_COLUMNS, load_block
 
 DEFAULT_BATCH = 16  # segments per task: a worker's share of scheduling and pickling is 1% of its work
 BLOCK_ROWS = 8  # segments per block: batched FFTs and fewer Python calls per segment beat a smaller block
@@ -275,7 +275,7 @@ def extract_segments(
     length: int | None = None,
     desc: str = "features",
 ) -> pd.DataFrame:
-    """Features of the segments of ``table`` (lanl.segments.train_segments / test_segments) read from
+    """Features of the segments of ``table`` (lanl.data.segments.train_segments / test_segments) read from
     ``cache`` (a SignalCache), ``batch`` per task in the runner's workers. Returns the table's key columns
     (seg_id, start, cycle, label) followed by the feature columns, in table order."""
     fs = load(feature_set)

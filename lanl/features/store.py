@@ -22,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 import lanl
+from lanl.data.segments import SegmentSpec, test_segments, train_segments
 from lanl.errors import LanlError
 from lanl.features.extract import DEFAULT_BATCH, KEY_COLUMNS, extract_segments
 from lanl.features.featureset import FeatureSet, load
 from lanl.features.runners import Runner
 from lanl.fsutil import atomic_dir, write_parquet
-from lanl.segments import SegmentSpec, test_segments, train_segments
 
 DEFAULT_ROOT = Path("features")
 TABLE = "features.parquet"
@@ -132,7 +132,7 @@ def segment_features(
     runner: Runner | None = None,
     batch: int = DEFAULT_BATCH,
 ) -> tuple[pd.DataFrame, Path, bool]:
-    """The feature table of the train windows (``spec``: a lanl.segments.SegmentSpec) or of the test
+    """The feature table of the train windows (``spec``: a lanl.data.segments.SegmentSpec) or of the test
     segments (``part="test"``) of ``cache``, from ``store`` when unchanged: (table, folder, hit)."""
     fs = load(feature_set)
     request, table, length = segment_request(cache, fs, part, spec)

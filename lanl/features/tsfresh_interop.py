@@ -25,14 +25,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from lanl.cache import SignalCache
+from lanl.data.cache import SignalCache
+from lanl.data.segments import load_block
 from lanl.errors import LanlError
 from lanl.extras import require
 from lanl.features.extract import KEY_COLUMNS, check_segments
 from lanl.features.runners import Runner, SerialRunner
 from lanl.features.store import FeatureStore, segment_request
 from lanl.progress import progress
-from lanl.segments import load_block
 
 TSFRESH_BATCH = 4  # segments per task: tsfresh takes seconds per segment, so small tasks keep workers even
 

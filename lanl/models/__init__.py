@@ -43,7 +43,7 @@ _CLASSES = {
     "xgboost": ("lanl.models.boost", "XGBoostRegressor"),
 }
 MODEL_KINDS = tuple(_CLASSES)
-_LEVEL2 = ("lanl.models.stacker", "Stacker")  # kind "stack": what lanl.stack fits, loaded like any model
+_LEVEL2 = ("lanl.models.stacker", "Stacker")  # kind "stack": what lanl.cv.stack fits, loaded like any model
 SUFFIX = {
     "lgbm": ".json",
     "cnn": ".pt",

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lanl.data.segments import iter_blocks
 from lanl.errors import LanlError
 from lanl.features import compute_block, feature_set_from_dict
 from lanl.progress import progress
-from lanl.segments import iter_blocks
 
 CHUNK_SET = {
     "name": "rnn_chunk",

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lanl.data.segments import KEY_COLUMNS, SegmentSpec, load_block, test_segments, train_segments
 from lanl.features import feature_columns, load_feature_set, make_runner
 from lanl.features.store import FeatureStore, segment_features
 from lanl.models.chunks import chunk_sequences
-from lanl.segments import KEY_COLUMNS, SegmentSpec, load_block, test_segments, train_segments
 
 
 @dataclass
@@ -78,7 +78,7 @@ def inputs_of_test(
 ):
     """(test seg_ids, X_test) of the cache's test segments for a model reading ``kind`` inputs: raw windows
     (``signal``), chunk sequences of ``chunk`` samples (``chunks``), or the ``features`` of feature set ``fs``
-    (read from ``store``, computed by ``runner`` where missing). What training and lanl.predict both use."""
+    (read from ``store``, computed by ``runner`` where missing). What training and lanl.cv.predict both use."""
     test = test_segments(cache)
     if kind == "signal":
         return list(test["seg_id"]), WindowSource(cache, test)

@@ -14,7 +14,7 @@ model's early stopping does, and keeps the best epoch's weights.
 * ``since``: time since the last quake, ``D_c - ttf`` with ``D_c`` the duration of the row's cycle estimated from
   the training rows' labels as :func:`lanl.models.target.cycle_durations` does (its largest label; the partial
   first cycle at least the median of the others). It needs each row's cycle: ``fit(..., cycles=...)``. Without
-  cycles the net trains the ``close`` head only; ``aux_heads_`` records which. ``lanl.train`` passes them for the
+  cycles the net trains the ``close`` head only; ``aux_heads_`` records which. ``lanl.cv.train`` passes them for the
   ``ttf`` target.
 
 Both auxiliary targets are computed from the rows ``fit`` is given (training rows) and their labels only. They
@@ -60,7 +60,7 @@ class MLPRegressor(TorchRegressor):
 
     kind: ClassVar[str] = "mlp"
     input: ClassVar[str] = "features"
-    uses_cycles: ClassVar[bool] = True  # lanl.train passes the fit rows' cycles (ttf target only)
+    uses_cycles: ClassVar[bool] = True  # lanl.cv.train passes the fit rows' cycles (ttf target only)
     fitted_attrs: ClassVar[tuple[str, ...]] = (
         "mean_",
         "std_",

@@ -53,7 +53,7 @@ class ScaledRegressor(RegressorMixin, BaseEstimator):
 
     kind: ClassVar[str] = ""
     input: ClassVar[str] = "features"
-    early_stopping: ClassVar[bool] = False  # lanl.train fits it on all of a fold's training rows at once
+    early_stopping: ClassVar[bool] = False  # lanl.cv.train fits it on all of a fold's training rows at once
 
     def _estimator(self):
         raise NotImplementedError

@@ -23,7 +23,7 @@ Trained runs (``--runs-dataset OWNER/SLUG``, mounted at ``/kaggle/input/SLUG``, 
 the kernel trains nothing. It finds the config's run folders (``<submission>-<model>``, ``<submission>-stack``;
 anywhere under the folder, e.g. a ``runs/`` folder written by ``lanl run --config``), takes the one of least CV
 MAE as the pipeline would, predicts the competition's test segments with its per-fold models
-(:func:`lanl.predict.predict_to_run`, into ``$LANL_WORKING/runs/``) and submits that, as ``lanl predict`` then
+(:func:`lanl.cv.predict.predict_to_run`, into ``$LANL_WORKING/runs/``) and submits that, as ``lanl predict`` then
 ``lanl submit`` do. Feature-set files the config names are matched to the runs by hash.
 """
 
@@ -47,19 +47,19 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import lanl
+from lanl.cv.predict import predict_to_run
+from lanl.cv.runs import Run
+from lanl.cv.train import resolve
+from lanl.data.ingest import ingest
+from lanl.data.kaggle_api import COMPETITION, authenticated_api
 from lanl.errors import LanlError, OfflineError
 from lanl.features import load_feature_set
 from lanl.features.builtin_sets import NAMES
 from lanl.features.store import MANIFEST, TABLE, FeatureStore, feature_code_version, segment_request
 from lanl.fsutil import atomic_path, write_text_atomic
-from lanl.ingest import ingest
-from lanl.kaggle_api import COMPETITION, authenticated_api
+from lanl.kaggle.precompile import ASSETS, NETS, UNPACK_TIME, compile_cache, feature_requests
+from lanl.kaggle.submit import submit
 from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_config, run_pipeline
-from lanl.precompile import ASSETS, NETS, UNPACK_TIME, compile_cache, feature_requests
-from lanl.predict import predict_to_run
-from lanl.runs import Run
-from lanl.submit import submit
-from lanl.train import resolve
 
 SCRIPT = "lanl_kernel.py"
 METADATA = "kernel-metadata.json"
@@ -109,7 +109,7 @@ def build_bundle(
     PipelineConfig such as a recipe's) into ``out_dir``.
 
     ``numba_python``: an interpreter with the kernel's Python and numba versions; it compiles the config's
-    numba kernels for a portable CPU and the script carries them (:mod:`lanl.precompile`)."""
+    numba kernels for a portable CPU and the script carries them (:mod:`lanl.kaggle.precompile`)."""
 
     if isinstance(config_file, PipelineConfig):
         config = dataclasses.replace(config_file, run={m: dict(t) for m, t in config_file.run.items()})
@@ -762,7 +762,7 @@ def main():
     sys.path.insert(0, root)
     for name in [m for m in sys.modules if m == "lanl" or m.startswith("lanl.")]:
         del sys.modules[name]
-    from lanl.bundle import kernel_main
+    from lanl.kaggle.bundle import kernel_main
 
     kernel_main(BUNDLE, os.path.join(root, "@@ASSETS@@"))
 

@@ -4,11 +4,11 @@
     Stacker(method)                            the level-2 estimator (lanl.models.stacker: its METHODS)
 
 No leakage: the level-2 OOF prediction of fold k comes from a level-2 model fitted on the other folds' OOF rows
-only (the CV loop of :func:`lanl.train.cross_validate`, on the inputs' own fold artifact); its test prediction
+only (the CV loop of :func:`lanl.cv.train.cross_validate`, on the inputs' own fold artifact); its test prediction
 is that model applied to the inputs' averaged test predictions, and the stack's ``mean`` averages the folds.
 Inputs must share folds (``folds_id``), data (``data_fingerprint``) and windows, and carry test predictions;
 anything else is refused before a file is written. The stack's folder has the files of any run
-(:mod:`lanl.runs`), with ``"model": "stack"`` and ``"inputs"`` in its config, so ``lanl report`` and
+(:mod:`lanl.cv.runs`), with ``"model": "stack"`` and ``"inputs"`` in its config, so ``lanl report`` and
 ``lanl submit`` read it unchanged.
 """
 
@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lanl.cv.runs import Run, check_finite, check_run_name, code_version, write_run
+from lanl.cv.train import CVResult, cross_validate, cv_metrics, matched_metrics
+from lanl.data.segments import KEY_COLUMNS
 from lanl.errors import LanlError
 from lanl.models.base import check_params, get_params_json
 from lanl.models.stacker import METHODS, Stacker
-from lanl.runs import Run, check_finite, check_run_name, code_version, write_run
-from lanl.segments import KEY_COLUMNS
-from lanl.train import CVResult, cross_validate, cv_metrics, matched_metrics
 
 __all__ = ["METHODS", "Level1", "Stacker", "check_inputs", "read_inputs", "stack_runs"]
 

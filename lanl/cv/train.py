@@ -22,7 +22,7 @@ A config is a TOML file (``load_config``) read into :class:`RunConfig`; unknown 
     stride = 0
     [params]                  # the model's parameters (lanl.models: LGBMRegressor, CNNRegressor, RNNRegressor)
     objective = "huber"
-    [shift]                   # train -> test shift remedies, fitted per fold (lanl.shift; off by default here,
+    [shift]                   # train -> test shift remedies, fitted per fold (lanl.cv.shift; off by default here,
     remedies = ["auto"]       # "auto" in lanl run): ks_filter, cycle_subset, cycle_length, weights, fraction, mean
 
 Every fold fits its own target transform, input scaling and early stopping on its training folds only.
@@ -43,18 +43,18 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from lanl.cv.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inner_split
+from lanl.cv.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version, write_run
+from lanl.cv.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
+from lanl.cv.shift import plan as plan_shift
+from lanl.data.ingest import require_cache
+from lanl.data.segments import KEY_COLUMNS, SEGMENT_LENGTH, train_segments
 from lanl.errors import LanlError
-from lanl.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inner_split
-from lanl.ingest import require_cache
 from lanl.models import SUFFIX, make_model, model_class
 from lanl.models.base import check_params, get_params_json, take
 from lanl.models.inputs import Inputs, build_inputs, segment_spec
 from lanl.models.target import Target
 from lanl.progress import progress
-from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version, write_run
-from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH, train_segments
-from lanl.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
-from lanl.shift import plan as plan_shift
 
 NET_FEATURES = {"signal": "raw", "chunks": "rnn_chunk"}
 # what a run's config.json records beside its config (provenance, not settings)
@@ -229,7 +229,7 @@ def cross_validate(
 ) -> CVResult:
     """Fit a clone of ``model`` per fold on the training folds, predict the held-out fold (OOF) and the test
     set. ``table`` holds the keys (seg_id, cycle, label) of the rows of ``X``. With an active ``shift``
-    config, each fold plans its shift remedies on its own training rows and the test rows (lanl.shift),
+    config, each fold plans its shift remedies on its own training rows and the test rows (lanl.cv.shift),
     seeded by ``seed`` and the fold."""
     t0 = time.perf_counter()
     check_table(table)
@@ -544,7 +544,7 @@ def table_label(info: dict | None) -> str:
 
 
 def train_tables(tables, config: RunConfig, *, runs_dir: str | Path = DEFAULT_RUNS) -> Path:
-    """:func:`train_table` on :class:`lanl.tables.FeatureTables` (tables a user brought, checked)."""
+    """:func:`train_table` on :class:`lanl.data.tables.FeatureTables` (tables a user brought, checked)."""
     return train_table(tables.train, config, test=tables.test, runs_dir=runs_dir, info=tables.info)
 
 

@@ -29,8 +29,8 @@ import pandas as pd
 
 import lanl
 from lanl import models
+from lanl.cv.folds import Folds, load_folds
 from lanl.errors import LanlError
-from lanl.folds import Folds, load_folds
 from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 
 DEFAULT_RUNS = Path("runs")

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lanl.data.layout import Source, read_sample_submission
+from lanl.data.segments import KEY_COLUMNS, SEGMENT_LENGTH
 from lanl.errors import DataError, LanlError
-from lanl.layout import Source, read_sample_submission
-from lanl.segments import KEY_COLUMNS, SEGMENT_LENGTH
 
 LABEL_COLUMNS = ("time_to_failure", "label", "target")
 # First train.csv row after each of the 16 laboratory quakes of the competition's train.csv (0-based data rows).

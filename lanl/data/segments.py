@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from lanl.cache import SignalCache
+from lanl.data.cache import SignalCache
 from lanl.errors import LanlError
 
 SEGMENT_LENGTH = 150_000

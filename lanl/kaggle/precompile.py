@@ -36,15 +36,15 @@ import zipfile
 from pathlib import Path
 
 import lanl
+from lanl.cv.train import resolve
+from lanl.data.ingest import ingest
+from lanl.data.segments import load_block, test_segments, train_segments
+from lanl.data.synth import generate
 from lanl.errors import LanlError
 from lanl.features import extract_segments, load_feature_set
-from lanl.ingest import ingest
 from lanl.models.chunks import chunk_block
 from lanl.models.inputs import segment_spec
 from lanl.pipeline import config_from_json, run_config
-from lanl.segments import load_block, test_segments, train_segments
-from lanl.synth import generate
-from lanl.train import resolve
 
 PORTABLE_CPU = "x86-64-v3"
 # LLVM's names of what x86-64-v3 adds to x86-64 (checked with llvmlite on the kernel's machine)
@@ -75,7 +75,7 @@ WARM_ROWS = 1_300_000  # the least synth allows for 2 cycles: 4 windows of 150,0
 _WARM = """\
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from lanl.precompile import warm
+from lanl.kaggle.precompile import warm
 print(json.dumps(warm(json.loads(sys.argv[2]), sys.argv[1], sys.argv[3])))
 """
 

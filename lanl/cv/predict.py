@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lanl.cv.runs import Run, check_run_name
+from lanl.data.segments import SEGMENT_LENGTH, SegmentSpec
 from lanl.errors import LanlError
 from lanl.features import FeatureStore, load_feature_set, make_runner
 from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 from lanl.models import model_class
 from lanl.models.inputs import inputs_of_test
 from lanl.models.target import Target
-from lanl.runs import Run, check_run_name
-from lanl.segments import SEGMENT_LENGTH, SegmentSpec
 
 
 def predict_run(
@@ -59,7 +59,7 @@ def predict_run(
         model = run.load_model(k)
         preds[f"fold_{k}"] = target.inverse(model.predict(_columns(X, model)))
     out = pd.DataFrame({"seg_id": list(ids), **preds})
-    out["mean"] = np.mean(np.stack(list(preds.values())), axis=0)  # as lanl.train averages
+    out["mean"] = np.mean(np.stack(list(preds.values())), axis=0)  # as lanl.cv.train averages
     return out
 
 

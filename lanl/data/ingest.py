@@ -1,7 +1,7 @@
-"""``lanl ingest``: stream the Kaggle CSVs once into the memory-mapped :mod:`lanl.cache`.
+"""``lanl ingest``: stream the Kaggle CSVs once into the memory-mapped :mod:`lanl.data.cache`.
 
 train.csv is read in fixed-size byte chunks cut at the last newline; each chunk is split into pieces that
-numba parses and validates in parallel (:mod:`lanl.csvparse`) while a reader thread fetches the next chunk.
+numba parses and validates in parallel (:mod:`lanl.data.csvparse`) while a reader thread fetches the next chunk.
 Parsed rows are appended to the cache files, so peak memory is a few chunk buffers whatever the file size.
 Quake boundaries (rows where time_to_failure jumps up) are recorded during the parse.
 
@@ -9,7 +9,7 @@ Everything is written into a temporary folder renamed into place at the end.
 
 The data is identified by its content, never by its path or mtime. The manifest keeps each source's size and a
 digest of sampled blocks (a zip member: its size and CRC-32), the mtimes, and a 64-bit digest of every parsed
-row (:func:`lanl.csvparse.rows_digest`). A rerun whose sources have the same size and sampled blocks is a no-op;
+row (:func:`lanl.data.csvparse.rows_digest`). A rerun whose sources have the same size and sampled blocks is a no-op;
 where an mtime changed too (``touch``, a copy), the sources are parsed again, without writing, and their row
 digest compared: the same content keeps the cache. The cache's fingerprint, which the feature store and the
 runs record, is a hash of the row digests, the row count and the test ids: the same rows are the same data,
@@ -30,14 +30,22 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from lanl import __version__, csvparse
-from lanl.cache import FORMAT_VERSION, MANIFEST, SignalCache, default_cache_dir, read_manifest
-from lanl.directio import DirectWriter
+from lanl import __version__
+from lanl.data import csvparse
+from lanl.data.cache import FORMAT_VERSION, MANIFEST, SignalCache, default_cache_dir, read_manifest
+from lanl.data.directio import DirectWriter
+from lanl.data.layout import (
+    DataLayout,
+    Source,
+    match_test_ids,
+    read_sample_submission,
+    test_identity,
+    test_stamp,
+)
+from lanl.data.segments import SEGMENT_LENGTH
 from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir, sweep_temps, write_json_atomic
-from lanl.layout import DataLayout, Source, match_test_ids, read_sample_submission, test_identity, test_stamp
 from lanl.progress import progress
-from lanl.segments import SEGMENT_LENGTH
 
 TRAIN_HEADER = "acoustic_data,time_to_failure"
 TEST_HEADER = "acoustic_data"
@@ -181,7 +189,7 @@ def _read_into(f, buf: np.ndarray, offset: int, nbytes: int) -> int:
 class TrainParse:
     rows: int
     cycle_starts: list[int]
-    digest: str  # lanl.csvparse.rows_digest of every row, hex
+    digest: str  # lanl.data.csvparse.rows_digest of every row, hex
 
 
 def ingest_train(

@@ -5,8 +5,8 @@
     objective(trial, data, base, space)    suggest, fit fold by fold (pruned early when bad), score, return
     SPACES                                 model -> search space (data: parameter -> Float | Int | Choice)
 
-Every trial is scored exactly as ``lanl train`` scores a run (:func:`lanl.train.fit_fold` on the fold artifact
-of :func:`lanl.folds.ensure_folds`), so the study's best value is the CV MAE ``lanl train --config best.toml``
+Every trial is scored exactly as ``lanl train`` scores a run (:func:`lanl.cv.train.fit_fold` on the fold artifact
+of :func:`lanl.cv.folds.ensure_folds`), so the study's best value is the CV MAE ``lanl train --config best.toml``
 reports. The inputs (feature table, signal windows or chunk sequences) are built once, outside the objective,
 and bound to it with :func:`functools.partial`. After each fold a trial reports its running CV MAE; a median
 pruner stops trials that are worse than the median of the earlier ones at the same fold. A fresh study first
@@ -46,15 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lanl.errors import LanlError
-from lanl.folds import Folds, ensure_folds
-from lanl.fsutil import write_json_atomic, write_text_atomic
-from lanl.models import model_class
-from lanl.models.inputs import Inputs
-from lanl.models.target import Target
-from lanl.runs import DEFAULT_RUNS, FOLDS_SUBDIR
-from lanl.segments import KEY_COLUMNS
-from lanl.train import (
+from lanl.cv.folds import Folds, ensure_folds
+from lanl.cv.runs import DEFAULT_RUNS, FOLDS_SUBDIR
+from lanl.cv.train import (
     RECORD_KEYS,
     RunConfig,
     check_table,
@@ -66,6 +60,12 @@ from lanl.train import (
     table_label,
     usable_shift,
 )
+from lanl.data.segments import KEY_COLUMNS
+from lanl.errors import LanlError
+from lanl.fsutil import write_json_atomic, write_text_atomic
+from lanl.models import model_class
+from lanl.models.inputs import Inputs
+from lanl.models.target import Target
 
 STUDIES_SUBDIR = "_studies"  # inside the runs folder: study.db and one folder per study
 DEFAULT_DB = "study.db"
@@ -258,7 +258,7 @@ def table_data(
     test: pd.DataFrame | None = None,
 ) -> TuneData:
     """The inputs of a ready feature table (seg_id, start, cycle, label, feature columns) and, for a shift
-    stage, its test table; ``info``: its provenance (lanl.tables: the fingerprint ties a study to the table)."""
+    stage, its test table; ``info``: its provenance (lanl.data.tables: the fingerprint ties a study to the table)."""
     check_table(features)
     columns = [c for c in features.columns if c not in KEY_COLUMNS]
     table = features[[c for c in KEY_COLUMNS if c in features.columns]]
@@ -706,7 +706,7 @@ def read_study(folder: str | Path) -> StudyFiles:
 
 
 def run_config_hash(record: dict) -> str | None:
-    """The config hash of a run's config.json (as :func:`lanl.train.config_hash` of the config that made it);
+    """The config hash of a run's config.json (as :func:`lanl.cv.train.config_hash` of the config that made it);
     None for a record that is not a lanl train config (a stack)."""
 
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lanl.cache import SignalCache
+from lanl.data.cache import SignalCache
 from lanl.progress import progress
 
 _CHUNK = 1 << 24

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lanl.cache import SignalCache
+from lanl.cv.runs import Run, check_finite, code_version
+from lanl.data.cache import SignalCache
+from lanl.data.kaggle_api import COMPETITION, authenticated_api
 from lanl.errors import LanlError, OfflineError
 from lanl.fsutil import sha256_file, write_text_atomic
-from lanl.kaggle_api import COMPETITION, authenticated_api
-from lanl.runs import Run, check_finite, code_version
 
 DEFAULT_DIR = Path("submissions")
 LEDGER = "ledger.csv"
@@ -131,7 +131,7 @@ def submit_tables(
     out_dir: str | Path = DEFAULT_DIR,
     kaggle_message: str | None = None,
 ) -> Submission:
-    """:func:`submit` for a run trained on feature tables (:class:`lanl.tables.FeatureTables`): the test
+    """:func:`submit` for a run trained on feature tables (:class:`lanl.data.tables.FeatureTables`): the test
     table's order (or its sample_submission's), clipped to the train table's label range."""
     run = Run.open(run_path)
     _check_same_data(run, tables.fingerprint, "these tables (train, test, sample submission, as read)")

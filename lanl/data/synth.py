@@ -75,11 +75,11 @@ import numpy as np
 from numba import njit
 from scipy.signal import lfilter
 
+from lanl.data.layout import Source, read_sample_submission
+from lanl.data.segments import SEGMENT_LENGTH
 from lanl.errors import DataError, LanlError
 from lanl.fsutil import atomic_dir
-from lanl.layout import Source, read_sample_submission
 from lanl.progress import progress
-from lanl.segments import SEGMENT_LENGTH
 
 DEFAULT_ROWS = 24_000_000
 DEFAULT_CYCLES = 8
