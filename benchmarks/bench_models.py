@@ -49,10 +49,11 @@ def time_features(data: Path, features_dir: Path) -> float:
 def bench_model(model: str, data: Path, runs: Path, features_dir: Path, scheme: str = "cycle") -> dict:
     from lanl.cv.runs import Run
     from lanl.cv.train import load_config, train
+    from lanl.workspace import Workspace
 
     t = time.perf_counter()
     config = load_config(model=model, folds_scheme=scheme)
-    run_dir = train(data, config, runs_dir=runs, features_dir=features_dir)
+    run_dir = train(Workspace.open(data, runs=runs, features=features_dir), config)
     seconds = time.perf_counter() - t
     metrics = Run.open(run_dir).metrics
     return {

@@ -30,6 +30,7 @@ from lanl.data.ingest import ingest
 from lanl.data.tables import load_tables
 from lanl.errors import LanlError
 from lanl.pipeline import run_pipeline, run_tables
+from lanl.workspace import Workspace
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "lanl_real_labelled" / "features"
@@ -122,7 +123,8 @@ def main() -> None:
 
                 def on_table(name):
                     config = recipes.load(name).config(tables=True)
-                    return run_tables(tables, config, work=Path(tmp) / "real" / name, log=lambda _: None)
+                    ws = Workspace.open(root=Path(tmp) / "real" / name)
+                    return run_tables(tables, config, ws=ws, log=lambda _: None)
 
                 results["real"] = bench(names, on_table, "real 33-feature table")
             else:
@@ -135,10 +137,8 @@ def main() -> None:
             )
 
             def on_data(name):
-                work = Path(tmp) / "synthetic" / name
-                return run_pipeline(
-                    data, recipes.load(name).config(), work=work, jobs=args.jobs, log=lambda _: None
-                )
+                ws = Workspace.open(data, root=Path(tmp) / "synthetic" / name, jobs=args.jobs)
+                return run_pipeline(ws, recipes.load(name).config(), log=lambda _: None)
 
             results["synthetic"] = bench(names, on_data, f"synthetic ({cache.rows:,} rows)")
     for label, rows in results.items():

@@ -34,11 +34,11 @@ from lanl.cv.runs import Run
 from lanl.cv.shift import shift_config
 from lanl.cv.stack import stack_runs
 from lanl.cv.train import config_from_dict, train, train_tables
-from lanl.data.ingest import ingest
 from lanl.errors import LanlError
 from lanl.kaggle.submit import submit, submit_tables
 from lanl.models import MODEL_KINDS, model_class
 from lanl.report import build_report
+from lanl.workspace import Workspace
 
 MODELS = ("lgbm", "cnn", "lstm")
 TABLE_MODELS = (
@@ -148,51 +148,32 @@ def run_config(config: PipelineConfig, model: str):
     return config_from_dict(table, f"[run.{model}]")
 
 
-def run_pipeline(
-    data: str | Path,
-    config: PipelineConfig | None = None,
-    *,
-    work: str | Path = ".",
-    cache_dir: str | Path | None = None,
-    jobs: int = 1,
-    log=print,
-) -> PipelineResult:
-    """Run every stage on DATA; outputs go under ``work`` (runs/, features/, submissions/)."""
+def run_pipeline(ws: Workspace, config: PipelineConfig | None = None, *, log=print) -> PipelineResult:
+    """Run every stage on the workspace's data (opened once: one cache, one feature runner for every model);
+    outputs go to its runs/, features/ and submissions/ folders."""
 
     config = config or PipelineConfig()
-    work, seconds = Path(work), {}
-    t = time.perf_counter()
-    ingested = ingest(data, cache_dir)
-    cache = ingested.cache
-    seconds["ingest"] = _lap(t)
-
-    def fit(model: str) -> Path:
-        return train(
-            data,
-            run_config(config, model),
-            runs_dir=work / "runs",
-            cache_dir=cache.root,
-            features_dir=work / "features",
-            jobs=jobs,
+    cache, seconds = ws.signal, {"ingest": round(ws.ingest.seconds, 2) if ws.ingest else 0.0}
+    with ws:
+        candidates, best, report = _level1_and_stack(
+            lambda model: train(ws, run_config(config, model)), config, ws, seconds, log
         )
-
-    candidates, best, report = _level1_and_stack(fit, config, work, seconds, log)
     t = time.perf_counter()
-    sub = submit(best, cache, name=config.submission, out_dir=work / "submissions")
+    sub = submit(best, cache, name=config.submission, out_dir=ws.submissions)
     seconds["report+submit"] = round(seconds.pop("report") + _lap(t), 2)
-    return PipelineResult(
-        Path(data), cache.root, candidates, best, report, sub.path, seconds, ingested.skipped
-    )
+    reused = bool(ws.ingest and ws.ingest.skipped)
+    return PipelineResult(ws.data, cache.root, candidates, best, report, sub.path, seconds, reused)
 
 
 def run_tables(
-    tables, config: PipelineConfig | None = None, *, work: str | Path = ".", log=print
+    tables, config: PipelineConfig | None = None, *, ws: Workspace | None = None, log=print
 ) -> PipelineResult:
     """The pipeline on :class:`lanl.data.tables.FeatureTables`: the feature-table models (default
-    ``TABLE_MODELS``), stack, report and a submission in the test table's order."""
+    ``TABLE_MODELS``), stack, report and a submission in the test table's order; outputs in the folders of
+    ``ws`` (default: runs/ and submissions/ here)."""
 
     config = config or PipelineConfig(models=list(TABLE_MODELS))
-    work, seconds = Path(work), {}
+    ws, seconds = ws or Workspace(), {}
     nets = [m for m in config.models if model_class(m).input != "features"]
     if nets:
         raise LanlError(
@@ -202,16 +183,16 @@ def run_tables(
         raise LanlError("the pipeline ends in a submission: give the test table too (--test-table)")
 
     def fit(model: str) -> Path:
-        return train_tables(tables, run_config(config, model), runs_dir=work / "runs")
+        return train_tables(tables, run_config(config, model), runs_dir=ws.runs)
 
-    candidates, best, report = _level1_and_stack(fit, config, work, seconds, log)
+    candidates, best, report = _level1_and_stack(fit, config, ws, seconds, log)
     t = time.perf_counter()
-    sub = submit_tables(best, tables, name=config.submission, out_dir=work / "submissions")
+    sub = submit_tables(best, tables, name=config.submission, out_dir=ws.submissions)
     seconds["report+submit"] = round(seconds.pop("report") + _lap(t), 2)
     return PipelineResult(None, None, candidates, best, report, sub.path, seconds, False)
 
 
-def _level1_and_stack(fit, config: PipelineConfig, work: Path, seconds: dict, log):
+def _level1_and_stack(fit, config: PipelineConfig, ws: Workspace, seconds: dict, log):
     """The level-1 runs, the stack over them, the best of all (by the score that estimates the test score:
     on the cycles closest to test when the runs trained on those) and the report."""
     runs = []
@@ -224,7 +205,7 @@ def _level1_and_stack(fit, config: PipelineConfig, work: Path, seconds: dict, lo
     candidates = list(runs)
     if config.stack and len(runs) > 1:
         t = time.perf_counter()
-        stacked = _stack(runs, config, work)
+        stacked = stack_runs(runs, method=config.stack, name=f"{config.submission}-stack", runs_dir=ws.runs)
         seconds["stack"] = _lap(t)
         log(_describe(Run.open(stacked), seconds["stack"]))
         candidates.append(stacked)
@@ -236,13 +217,9 @@ def _level1_and_stack(fit, config: PipelineConfig, work: Path, seconds: dict, lo
     for note in metrics[0].get("shift", {}).get("notes", []):
         log(f"shift {note}")
     t = time.perf_counter()
-    report = build_report(candidates, work / "runs" / "_reports" / config.submission).html
+    report = build_report(candidates, ws.runs / "_reports" / config.submission).html
     seconds["report"] = _lap(t)
     return candidates, best, report
-
-
-def _stack(runs: list[Path], config: PipelineConfig, work: Path) -> Path:
-    return stack_runs(runs, method=config.stack, name=f"{config.submission}-stack", runs_dir=work / "runs")
 
 
 def _lap(t: float) -> float:

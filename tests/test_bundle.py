@@ -24,6 +24,7 @@ from lanl.data.synth import generate
 from lanl.errors import LanlError, OfflineError
 from lanl.kaggle import bundle
 from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_pipeline
+from lanl.workspace import Workspace
 
 # LightGBM-only configs, no torch: CI also runs these on Python 3.12 with Kaggle's versions (-m bundle)
 pytestmark = pytest.mark.bundle
@@ -94,7 +95,9 @@ def built(kaggle):
 def reference(kaggle, built):
     """What `lanl run --config` and then `lanl submit` write for the same config and data."""
     root, data, config = kaggle
-    res = run_pipeline(data, load_pipeline_config(config), work=root / "ref", cache_dir=root / "ref-cache")
+    res = run_pipeline(
+        Workspace.open(data, root / "ref-cache", root=root / "ref"), load_pipeline_config(config)
+    )
     out = root / "ref" / "cli"
     cli = CliRunner().invoke(
         main, ["submit", str(res.best), "--cache", str(root / "ref-cache"), "--out", str(out), "--name", "s"]

@@ -79,6 +79,19 @@ def test_process_runner_keeps_its_pool_inside_a_with_block():
     assert not one & two and alone._pool is None  # outside a block every map has its own pool
 
 
+def test_process_runner_blocks_nest_and_the_outermost_closes_the_pool():
+    """A workspace's block around a model's block: the inner end keeps the pool, the outer end stops it."""
+    runner = ProcessRunner(2)
+    with runner:
+        with runner:
+            first = set(runner.map(worker_pid, range(4)))
+            pool = runner._pool
+        assert runner._pool is pool  # the inner block ended, the pool serves on
+        second = set(runner.map(worker_pid, range(4)))
+        assert runner._pool is pool and first | second <= set(pool._processes)
+    assert runner._pool is None
+
+
 def test_serial_and_parallel_output_are_identical():
     x = lab_like(5, 150_000)
     serial = extract(x, "kernel", batch=2)

@@ -14,6 +14,7 @@ from lanl.cv.train import config_from_dict, load_config, resolve, train
 from lanl.data import synth
 from lanl.data.ingest import ingest
 from lanl.errors import LanlError
+from lanl.workspace import Workspace
 
 LGBM = {
     "n_estimators": 80,
@@ -50,13 +51,14 @@ def config(model="lgbm", length=30_000, **kw):
 
 
 def test_lgbm_run_folder_and_reproducibility(data, tmp_path):
-    run_a = train(data, config(), runs_dir=tmp_path / "a", features_dir=tmp_path / "features")
-    run_b = train(data, config(), runs_dir=tmp_path / "b", features_dir=tmp_path / "features")
+    run_a = train(Workspace.open(data, runs=tmp_path / "a", features=tmp_path / "features"), config())
+    run_b = train(Workspace.open(data, runs=tmp_path / "b", features=tmp_path / "features"), config())
     a, b = Run.open(run_a), Run.open(run_b)
     pd.testing.assert_frame_equal(a.oof, b.oof)  # same config and seed, same OOF
     pd.testing.assert_frame_equal(a.test_pred, b.test_pred)
     rerun = train(
-        data, load_config(run_a / "config.json"), runs_dir=tmp_path / "c", features_dir=tmp_path / "features"
+        Workspace.open(data, runs=tmp_path / "c", features=tmp_path / "features"),
+        load_config(run_a / "config.json"),
     )
     assert rerun.name == a.name  # a run's own config.json reruns it
     pd.testing.assert_frame_equal(Run.open(rerun).oof, a.oof)
@@ -99,7 +101,7 @@ def test_lgbm_run_folder_and_reproducibility(data, tmp_path):
 
 @pytest.mark.parametrize("model", ["cnn", "lstm"])
 def test_net_runs(data, tmp_path, model):
-    run_dir = train(data, config(model, length=15_000, target="fraction"), runs_dir=tmp_path)
+    run_dir = train(Workspace.open(data, runs=tmp_path), config(model, length=15_000, target="fraction"))
     run = Run.open(run_dir)
     assert run.config["feature_set"] == ("raw" if model == "cnn" else "rnn_chunk")
     assert run.oof["pred"].between(0, 100).all() and len(run.oof) > 200
@@ -110,7 +112,9 @@ def test_net_runs(data, tmp_path, model):
     ).shape == (2,)
     if model == "lstm":  # reproducible too
         again = Run.open(
-            train(data, config(model, length=15_000, target="fraction"), runs_dir=tmp_path / "again")
+            train(
+                Workspace.open(data, runs=tmp_path / "again"), config(model, length=15_000, target="fraction")
+            )
         )
         pd.testing.assert_frame_equal(run.oof, again.oof)
 

@@ -1,14 +1,20 @@
 """The one-command pipeline on a small synthetic dataset: every stage runs, outputs are valid, reruns reuse."""
 
+import pickle
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from lanl.cli import main
+from lanl.cv.folds import FoldSpec
 from lanl.cv.runs import Run
+from lanl.data.cache import SignalCache
 from lanl.data.synth import generate
 from lanl.errors import LanlError
+from lanl.features.runners import ProcessRunner
 from lanl.pipeline import PipelineConfig, load_pipeline_config, run_pipeline
+from lanl.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +27,7 @@ def data(tmp_path_factory):
 def test_pipeline_end_to_end_and_rerun(data, tmp_path):
     config = PipelineConfig(models=["lgbm", "lstm"], stack="", submission="t")
     logs = []
-    res = run_pipeline(data, config, work=tmp_path, log=logs.append)
+    res = run_pipeline(Workspace.open(data, root=tmp_path), config, log=logs.append)
     assert [p.name for p in res.runs] == ["t-lgbm", "t-lstm"]
     best = Run.open(res.best)
     assert best.metrics["cv_mae"] == min(Run.open(r).metrics["cv_mae"] for r in res.runs)
@@ -35,10 +41,44 @@ def test_pipeline_end_to_end_and_rerun(data, tmp_path):
     assert all(line.startswith("shift ") for line in logs if line not in runs) and len(logs) > 2
     # the rerun finds the cache and the feature tables, and reproduces the runs exactly
     oof = Run.open(res.runs[0]).oof
-    again = run_pipeline(data, config, work=tmp_path, log=logs.append)
+    again = run_pipeline(Workspace.open(data, root=tmp_path), config, log=logs.append)
     assert not res.cache_reused and again.cache_reused
     pd.testing.assert_frame_equal(Run.open(again.runs[0]).oof, oof)
     assert len(pd.read_csv(tmp_path / "submissions" / "ledger.csv")) == 2
+
+
+def test_one_workspace_opens_the_data_once_and_keeps_one_pool(data, tmp_path, monkeypatch):
+    """The pipeline's models share the workspace: the cache is opened (and fingerprinted) once, not once per
+    model, and with jobs > 1 one worker pool computes every model's feature tables."""
+    opened, pools = [], []
+    real_open, real_start = SignalCache.open.__func__, ProcessRunner._start
+    monkeypatch.setattr(
+        SignalCache, "open", classmethod(lambda cls, d: opened.append(d) or real_open(cls, d))
+    )
+    monkeypatch.setattr(ProcessRunner, "_start", lambda self: pools.append(1) or real_start(self))
+    config = PipelineConfig(models=["lgbm", "ridge"], stack="mean", submission="ws", folds=FoldSpec(k=3))
+    config.run = {m: {"features": "winners"} for m in config.models}
+    ws = Workspace.open(data, root=tmp_path, jobs=2)
+    res = run_pipeline(ws, config, log=lambda _: None)
+    assert len(res.runs) == 3 and len(opened) == 1 and len(pools) == 1
+    assert ws.runner._pool is None  # the pipeline's block closed it
+    # a workspace travels to a spawned worker as its paths and opens the same cache there
+    blob = pickle.dumps(ws)
+    back = pickle.loads(blob)
+    assert len(blob) < 10_000 and back.signal.fingerprint == ws.signal.fingerprint
+    assert (back.runs, back.features, back.submissions, back.jobs) == (
+        tmp_path / "runs",
+        tmp_path / "features",
+        tmp_path / "submissions",
+        2,
+    )
+
+
+def test_a_workspace_without_data_says_what_it_needs(tmp_path):
+    ws = Workspace.open(root=tmp_path)
+    assert ws.cache is None and ws.runs == tmp_path / "runs"
+    with pytest.raises(LanlError, match="give a data folder"):
+        _ = ws.signal
 
 
 def test_pipeline_config_errors(tmp_path):

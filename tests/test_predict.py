@@ -21,6 +21,7 @@ from lanl.data.synth import generate
 from lanl.errors import LanlError
 from lanl.features import load_feature_set
 from lanl.kaggle.submit import submit
+from lanl.workspace import Workspace
 
 LGBM = {"learning_rate": 0.1, "n_estimators": 200, "early_stopping_rounds": 20, "min_child_samples": 5}
 TINY_RNN = {"epochs": 2, "batch_size": 16, "hidden": 8, "head": 4, "threads": 1}
@@ -38,7 +39,7 @@ def world(tmp_path_factory):
         "folds": FoldSpec(k=3),
         "segments": SegmentsConfig(length=150_000, stride=50_000),
     }
-    where = {"runs_dir": root / "runs", "cache_dir": cache.root, "features_dir": root / "features"}
+    ws = Workspace.open(root / "a", cache.root, runs=root / "runs", features=root / "features")
     runs = {
         "gb": RunConfig(model="lgbm", features=str(root / "tiny.toml"), params=LGBM, name="gb", **common),
         "gbf": RunConfig(
@@ -53,7 +54,7 @@ def world(tmp_path_factory):
         "cnn": RunConfig(model="cnn", params=TINY_CNN, name="cnn", **common),
         "rnn": RunConfig(model="lstm", params={**TINY_RNN, "chunk": 5000}, name="rnn", **common),
     }
-    dirs = {name: train(root / "a", config, **where) for name, config in runs.items()}
+    dirs = {name: train(ws, config) for name, config in runs.items()}
     dirs["stk"] = stack_runs([dirs["gb"], dirs["gbf"], dirs["cnn"]], method="linear", name="stk")
     return root, cache, dirs
 
@@ -62,12 +63,12 @@ def test_predict_reproduces_the_runs_test_predictions(world):
     root, cache, dirs = world
     for name, atol in (("gb", 1e-9), ("gbf", 1e-9), ("cnn", 1e-5), ("rnn", 1e-5), ("stk", 1e-5)):
         ref = Run.open(dirs[name]).test_pred
-        got = predict_run(dirs[name], cache, features_dir=root / "features")
+        got = predict_run(dirs[name], Workspace(cache, features=root / "features"))
         assert list(got.columns) == list(ref.columns) == ["seg_id", "fold_0", "fold_1", "fold_2", "mean"]
         assert list(got["seg_id"]) == list(ref["seg_id"]) == cache.test_ids
         np.testing.assert_allclose(got.iloc[:, 1:], ref.iloc[:, 1:], rtol=0, atol=atol, err_msg=name)
     # features computed afresh (an empty store) give the same lgbm predictions
-    fresh = predict_run(dirs["gbf"], cache, features_dir=root / "fresh-features")
+    fresh = predict_run(dirs["gbf"], Workspace(cache, features=root / "fresh-features"))
     np.testing.assert_allclose(fresh.iloc[:, 1:], Run.open(dirs["gbf"]).test_pred.iloc[:, 1:], atol=1e-9)
 
 
@@ -76,7 +77,7 @@ def test_other_data_gets_its_own_predictions_and_submits(world, tmp_path):
     generate(tmp_path / "b", seed=8, rows=2_000_000, cycles=3, test_segments=4)
     other = ingest(tmp_path / "b", tmp_path / "cache-b").cache
     assert not set(other.test_ids) & set(cache.test_ids)
-    out = predict_to_run(dirs["stk"], other, tmp_path / "runs", features_dir=tmp_path / "features")
+    out = predict_to_run(dirs["stk"], Workspace(other, tmp_path / "runs", tmp_path / "features"))
     assert out.name == f"stk-pred-{other.fingerprint[:8]}"
     run = Run.open(out)
     assert list(run.test_pred["seg_id"]) == other.test_ids
@@ -107,10 +108,10 @@ def test_other_data_gets_its_own_predictions_and_submits(world, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert f"-> {tmp_path / 'runs' / 'gb-b'}" in res.output
-    direct = predict_run(dirs["gb"], other, features_dir=tmp_path / "features")
+    direct = predict_run(dirs["gb"], Workspace(other, features=tmp_path / "features"))
     pd.testing.assert_frame_equal(Run.open(tmp_path / "runs" / "gb-b").test_pred, direct)
     with pytest.raises(LanlError, match="the run itself"):
-        predict_to_run(dirs["gb"], cache, dirs["gb"].parent, name="gb")
+        predict_to_run(dirs["gb"], Workspace(cache, dirs["gb"].parent), name="gb")
 
 
 def test_changed_feature_set_is_refused(world, tmp_path):
@@ -119,16 +120,17 @@ def test_changed_feature_set_is_refused(world, tmp_path):
     shutil.copytree(dirs["gb"], copy)
     config = json.loads((copy / "config.json").read_text())
     (copy / "config.json").write_text(json.dumps({**config, "feature_set_hash": "0" * 64}))
+    ws = Workspace(cache, features=root / "features")
     with pytest.raises(LanlError, match="feature set or the feature code changed"):
-        predict_run(copy, cache, features_dir=root / "features")
+        predict_run(copy, ws)
     # the feature-set file is not on this machine: refused, unless the set is given (matched by its hash)
     (copy / "config.json").write_text(
         json.dumps({**config, "features": str(tmp_path / "gone" / "tiny.toml")})
     )
     with pytest.raises(LanlError, match="cannot load the run's feature set"):
-        predict_run(copy, cache, features_dir=root / "features")
+        predict_run(copy, ws)
     fs = load_feature_set(root / "tiny.toml")
-    got = predict_run(copy, cache, features_dir=root / "features", feature_sets=[fs])
+    got = predict_run(copy, ws, feature_sets=[fs])
     np.testing.assert_allclose(got["mean"], Run.open(dirs["gb"]).test_pred["mean"], atol=1e-9)
     # a stack whose inputs are gone says which
     stack = tmp_path / "alone" / "stk"
@@ -136,6 +138,6 @@ def test_changed_feature_set_is_refused(world, tmp_path):
     config = json.loads((stack / "config.json").read_text())
     (stack / "config.json").write_text(json.dumps({**config, "input_dirs": [str(tmp_path / "x")] * 3}))
     with pytest.raises(LanlError, match="input run 'gb' is not found"):
-        predict_run(stack, cache, features_dir=root / "features")
-    got = predict_run(stack, cache, features_dir=root / "features", runs_dir=dirs["gb"].parent)
+        predict_run(stack, ws)
+    got = predict_run(stack, ws, inputs_dir=dirs["gb"].parent)
     np.testing.assert_allclose(got["mean"], Run.open(dirs["stk"]).test_pred["mean"], atol=1e-5)

@@ -25,6 +25,7 @@ from lanl.errors import LanlError
 from lanl.features import extract, feature_set_from_dict, load_feature_set
 from lanl.kaggle.bundle import check_config
 from lanl.pipeline import run_tables
+from lanl.workspace import Workspace
 
 LABELLED = Path(__file__).resolve().parents[1].parent / "shared" / "lanl_real_labelled"
 N = 150_000
@@ -352,7 +353,7 @@ def test_recipes_run_on_a_feature_table(tables, tmp_path, name):
     pytest.importorskip("catboost") if name != "fraction-target" else None
     pytest.importorskip("xgboost") if name == "public-kernel-kfold" else None
     config = recipes.load(name).config(tables=True)
-    res = run_tables(tables, config, work=tmp_path, log=lambda _: None)
+    res = run_tables(tables, config, ws=Workspace.open(root=tmp_path), log=lambda _: None)
     assert [p.name for p in res.runs[: len(config.models)]] == [
         f"{config.submission}-{m}" for m in config.models
     ]

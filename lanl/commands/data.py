@@ -127,6 +127,7 @@ def run(
     from lanl import recipes
     from lanl.cv.shift import parse_remedies
     from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables, with_remedies
+    from lanl.workspace import Workspace
 
     if list_recipes:
         for name, description in recipes.summaries():
@@ -154,7 +155,7 @@ def run(
     else:
         if data is None:
             data = ensure_synthetic(DEFAULT_SYNTH_DIR, seed or 0)
-        res = run_pipeline(data, config, cache_dir=cache_dir, jobs=jobs, log=click.echo)
+        res = run_pipeline(Workspace.open(data, cache_dir, jobs=jobs), config, log=click.echo)
     click.echo(f"best run: {res.best.name}")
     click.echo(f"report: {res.report}")
     click.echo(f"submission: {res.submission} (ledger: {res.submission.parent / 'ledger.csv'})")

@@ -83,6 +83,7 @@ def train(
     from lanl.cv.shift import parse_remedies
     from lanl.cv.train import load_config, train_tables
     from lanl.cv.train import train as run_train
+    from lanl.workspace import Workspace
 
     config = load_config(
         config_file,
@@ -104,9 +105,9 @@ def train(
     elif data is None:
         raise click.UsageError("give DATA (a Kaggle-layout folder) or --table TRAIN")
     else:
-        run_dir = run_train(
-            data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
-        )
+        ws = Workspace.open(data, cache_dir, runs=runs_dir, features=features_dir, jobs=jobs)
+        with ws:
+            run_dir = run_train(ws, config)
     _echo_run(run_dir)
 
 

@@ -34,11 +34,12 @@ def predict(run, data, cache_dir, name, runs_dir, features_dir, jobs):
     training; a run whose feature set changed since it was trained is refused.
     """
     from lanl.cv.predict import predict_to_run
-    from lanl.data.ingest import require_cache
+    from lanl.workspace import Workspace
 
-    cache = require_cache(data, cache_dir)
-    out = predict_to_run(run, cache, runs_dir, name=name, data=data, features_dir=features_dir, jobs=jobs)
-    click.echo(f"predicted {len(cache.test_ids)} test segments of {data} with {run} -> {out}")
+    ws = Workspace.open(data, cache_dir, runs=runs_dir, features=features_dir, jobs=jobs)
+    with ws:
+        out = predict_to_run(run, ws, name=name)
+    click.echo(f"predicted {len(ws.signal.test_ids)} test segments of {data} with {run} -> {out}")
 
 
 COMMANDS = [predict]

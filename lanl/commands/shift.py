@@ -58,6 +58,7 @@ def shift(
     """
     from lanl.cv.shift import diagnose, parse_remedies, shift_config
     from lanl.cv.train import load_config, prepare
+    from lanl.workspace import Workspace
 
     config = shift_config(
         {
@@ -77,7 +78,9 @@ def shift(
         raise click.UsageError("give DATA (a Kaggle-layout folder) or --table TRAIN --test-table TEST")
     else:
         run = load_config(None, model="lgbm", features=features)
-        _, _, _, inputs = prepare(data, run, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs)
+        ws = Workspace.open(data, cache_dir, features=features_dir, jobs=jobs)
+        with ws:
+            _, _, inputs = prepare(ws, run)
         if inputs.X_test is None:
             raise click.UsageError(f"{data} has no test segments to compare with")
         train, test, names = inputs.table.join(inputs.X), inputs.X_test, list(inputs.X.columns)

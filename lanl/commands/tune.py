@@ -76,6 +76,7 @@ def tune(
     from lanl.cv.train import load_config
     from lanl.cv.tune import tune as run_tune
     from lanl.cv.tune import tune_table
+    from lanl.workspace import Workspace
 
     config = load_config(
         config_file, model=model, features=features, folds_scheme=folds_scheme, folds_k=folds_k
@@ -86,25 +87,22 @@ def tune(
     if tables is None and data is None:
         raise click.UsageError("give DATA (a Kaggle-layout folder) or --table TRAIN")
     common = {"trials": trials, "storage": storage, "study": study, "jobs": jobs, "seed": seed,
-              "runs_dir": runs_dir, "timeout": timeout, "log": click.echo}  # fmt: skip
+              "timeout": timeout, "log": click.echo}  # fmt: skip
     if tables is not None:
-        result = tune_table(tables.train, config, info=tables.info, test=tables.test, **common)
+        result = tune_table(
+            tables.train, config, info=tables.info, test=tables.test, runs_dir=runs_dir, **common
+        )
         paths = tables.info["tables"]
         data = f"--table {paths['train']}" + (f" --test-table {paths['test']}" if paths["test"] else "")
     else:
-        result = _tune_data(run_tune, data, config, common, cache_dir, features_dir, feature_jobs)
+        ws = Workspace.open(data, cache_dir, runs=runs_dir, features=features_dir, jobs=feature_jobs)
+        result = run_tune(ws, config, **common)
     click.echo(
         f"study {result.study}: {result.n_trials} trials ({result.n_complete} complete, {result.n_pruned} "
         f"pruned); best CV MAE {_num(result.best_value)}, default config {_num(result.default_value)}"
     )
     if result.best_config is not None:
         click.echo(f"best config: {result.best_config}\n  lanl train {data} --config {result.best_config}")
-
-
-def _tune_data(run_tune, data, config, common, cache_dir, features_dir, feature_jobs):
-    return run_tune(
-        data, config, cache_dir=cache_dir, features_dir=features_dir, feature_jobs=feature_jobs, **common
-    )
 
 
 def _num(value) -> str:

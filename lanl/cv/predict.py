@@ -1,15 +1,15 @@
 """Predict with trained runs: a run folder's per-fold models applied to any data's test segments.
 
-    predict_run(run_dir, cache)                    -> DataFrame seg_id, fold_0 .., mean (the cache's test ids)
-    predict_to_run(run_dir, cache, out_runs_dir)   -> a copy of the run folder holding those predictions
-                                                      (what `lanl predict` writes; `lanl submit` reads it)
+    predict_run(run_dir, ws)      -> DataFrame seg_id, fold_0 .., mean (the workspace's test ids)
+    predict_to_run(run_dir, ws)   -> ws.runs/<name>/: a copy of the run folder holding those predictions
+                                     (what `lanl predict` writes; `lanl submit` reads it)
 
 The test inputs are built the way training built them, from the run's ``config.json``: the same feature set
 (checked against the ``feature_set_hash`` the run recorded), the raw windows, or the per-chunk sequences of the
 same chunk size. Each fold's prediction goes back through that fold's target (for ``fraction``, refitted on the
 fold's training rows of ``oof.parquet``: the numbers training used), and ``mean`` averages the folds exactly as
 training does, so predicting the training data's own test segments reproduces the run's ``test_pred.parquet``.
-A stack run predicts its inputs first (``inputs`` of its config: found beside it, in ``runs_dir``, or where it
+A stack run predicts its inputs first (``inputs`` of its config: found in ``inputs_dir``, beside it, or where it
 recorded them), then applies its level-2 models to their averaged predictions.
 """
 
@@ -24,35 +24,28 @@ import pandas as pd
 from lanl.cv.runs import Run, check_run_name
 from lanl.data.segments import SEGMENT_LENGTH, SegmentSpec
 from lanl.errors import LanlError
-from lanl.features import FeatureStore, load_feature_set, make_runner
+from lanl.features import load_feature_set
 from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
 from lanl.models import model_class
 from lanl.models.inputs import inputs_of_test
 from lanl.models.target import Target
+from lanl.workspace import Workspace
 
 
 def predict_run(
-    run_dir: str | Path,
-    cache,
-    *,
-    features_dir: str | Path = "features",
-    jobs: int = 1,
-    runs_dir: str | Path | None = None,
-    feature_sets=None,
+    run_dir: str | Path, ws: Workspace, *, inputs_dir: str | Path | None = None, feature_sets=None
 ) -> pd.DataFrame:
-    """The run's predictions for ``cache``'s test segments (sample_submission order): one column per fold and
-    their ``mean``. ``feature_sets``: FeatureSets to use, matched by hash, when the run's own ``features`` file
-    is not on this machine (the Kaggle kernel passes the ones its config embeds)."""
-    run = Run.open(run_dir)
+    """The run's predictions for the workspace's test segments (sample_submission order): one column per fold
+    and their ``mean``. ``inputs_dir``: where a stack's input runs are looked for first. ``feature_sets``:
+    FeatureSets to use, matched by hash, when the run's own ``features`` file is not on this machine (the
+    Kaggle kernel passes the ones its config embeds)."""
+    run, cache = Run.open(run_dir), ws.signal
     if not cache.test_ids:
         raise LanlError(f"{cache.root}: the data has no test segments; nothing to predict")
-    options = {"features_dir": features_dir, "jobs": jobs, "runs_dir": runs_dir, "feature_sets": feature_sets}
     if run.model == "stack":
-        ids, X = _stack_inputs(run, cache, options)
+        ids, X = _stack_inputs(run, ws, inputs_dir, feature_sets)
     else:
-        ids, X = build_test_inputs(
-            run, cache, features_dir=features_dir, jobs=jobs, feature_sets=feature_sets
-        )
+        ids, X = build_test_inputs(run, ws, feature_sets=feature_sets)
     targets = fold_targets(run)
     preds = {}
     for k, target in enumerate(targets):
@@ -63,8 +56,9 @@ def predict_run(
     return out
 
 
-def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1, feature_sets=None):
-    """(test ids, X_test) of a level-1 run on ``cache``, built as :func:`lanl.models.inputs.build_inputs` does."""
+def build_test_inputs(run: Run, ws: Workspace, *, feature_sets=None):
+    """(test ids, X_test) of a level-1 run on the workspace's cache, built as
+    :func:`lanl.models.inputs.build_inputs` does."""
 
     config = run.config
     kind = model_class(config["model"]).input
@@ -74,11 +68,9 @@ def build_test_inputs(run: Run, cache, *, features_dir="features", jobs: int = 1
     )
     if kind != "features":
         chunk = int(config.get("chunk") or config.get("params", {}).get("chunk", 1000))
-        return inputs_of_test(kind, cache, spec=spec, chunk=chunk)
+        return inputs_of_test(kind, ws.signal, spec=spec, chunk=chunk)
     fs = run_feature_set(run, feature_sets)
-    ids, X = inputs_of_test(
-        kind, cache, spec=spec, fs=fs, store=FeatureStore(features_dir), runner=make_runner(jobs)
-    )
+    ids, X = inputs_of_test(kind, ws.signal, spec=spec, fs=fs, store=ws.store, runner=ws.runner)
     expected = config.get("n_features")
     if expected is not None and expected != X.shape[1]:
         raise LanlError(
@@ -137,12 +129,14 @@ def _columns(X, model):
     return X
 
 
-def _stack_inputs(run: Run, cache, options: dict) -> tuple[list[str], np.ndarray]:
+def _stack_inputs(run: Run, ws: Workspace, inputs_dir, feature_sets) -> tuple[list[str], np.ndarray]:
     """(test ids, X): the stack's inputs' mean predictions side by side, in the order of its config."""
     names = run.config.get("inputs") or []
     recorded = run.config.get("input_dirs") or [None] * len(names)
     preds = [
-        predict_run(find_input(run, name, where, options["runs_dir"]), cache, **options)
+        predict_run(
+            find_input(run, name, where, inputs_dir), ws, inputs_dir=inputs_dir, feature_sets=feature_sets
+        )
         for name, where in zip(names, recorded, strict=True)
     ]
     if not preds:
@@ -151,9 +145,9 @@ def _stack_inputs(run: Run, cache, options: dict) -> tuple[list[str], np.ndarray
     return ids, np.column_stack([p["mean"].to_numpy(np.float64) for p in preds])
 
 
-def find_input(run: Run, name: str, recorded: str | None, runs_dir) -> Path:
-    """An input run of a stack: in ``runs_dir``, beside the stack, or where the stack recorded it."""
-    places = [Path(runs_dir) / name] if runs_dir is not None else []
+def find_input(run: Run, name: str, recorded: str | None, inputs_dir) -> Path:
+    """An input run of a stack: in ``inputs_dir``, beside the stack, or where the stack recorded it."""
+    places = [Path(inputs_dir) / name] if inputs_dir is not None else []
     places += [run.root.parent / name] + ([Path(recorded)] if recorded else [])
     for place in places:
         if (place / "config.json").is_file():
@@ -166,33 +160,28 @@ def find_input(run: Run, name: str, recorded: str | None, runs_dir) -> Path:
 
 def predict_to_run(
     run_dir: str | Path,
-    cache,
-    out_runs_dir: str | Path,
+    ws: Workspace,
     *,
     name: str | None = None,
-    data: str | Path | None = None,
-    features_dir: str | Path = "features",
-    jobs: int = 1,
-    runs_dir: str | Path | None = None,
+    inputs_dir: str | Path | None = None,
     feature_sets=None,
 ) -> Path:
-    """Write ``out_runs_dir/<name>/``: a copy of the run folder whose ``test_pred.parquet`` holds its predictions
-    for ``cache``'s test segments and whose config records that data (``data_fingerprint``, ``cache_dir``), so
-    ``lanl submit`` reads it unchanged. ``name`` defaults to ``<run>-pred-<fingerprint[:8]>``."""
+    """Write ``ws.runs/<name>/``: a copy of the run folder whose ``test_pred.parquet`` holds its predictions
+    for the workspace's test segments and whose config records that data (``data_fingerprint``, ``cache_dir``),
+    so ``lanl submit`` reads it unchanged. ``name`` defaults to ``<run>-pred-<fingerprint[:8]>``; ``inputs_dir``
+    and ``feature_sets`` as :func:`predict_run`."""
 
-    run = Run.open(run_dir)
-    pred = predict_run(
-        run.root, cache, features_dir=features_dir, jobs=jobs, runs_dir=runs_dir, feature_sets=feature_sets
-    )
+    run, cache = Run.open(run_dir), ws.signal
+    pred = predict_run(run.root, ws, inputs_dir=inputs_dir, feature_sets=feature_sets)
     name = check_run_name(name or f"{run.name}-pred-{cache.fingerprint[:8]}")
-    target = Path(out_runs_dir) / name
+    target = ws.runs / name
     if target.resolve() == run.root.resolve():
         raise LanlError(f"{target} is the run itself: give another --name or --runs")
     record = {
         **run.config,
         "name": name,
         "data_fingerprint": cache.fingerprint,
-        "data": str(data) if data is not None else None,
+        "data": str(ws.data) if ws.data is not None else None,
         "cache_dir": str(cache.root),
         "predicted_from": {
             "run": str(run.root.resolve()),

@@ -1,6 +1,6 @@
 """Cross-validated training runs: config in, run folder out.
 
-    train(data, config)                    DATA (Kaggle layout or cache) -> runs/<name>/  (what `lanl train` runs)
+    train(ws, config)                      a workspace's data (lanl.workspace) -> runs/<name>/  (what `lanl train` runs)
     train_table(features, config)          a ready feature table (and test table) -> runs/<name>/
     cross_validate(model, X, table, folds) the CV loop alone -> CVResult (OOF, test predictions, models)
 
@@ -47,7 +47,6 @@ from lanl.cv.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inn
 from lanl.cv.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version, write_run
 from lanl.cv.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
 from lanl.cv.shift import plan as plan_shift
-from lanl.data.ingest import require_cache
 from lanl.data.segments import KEY_COLUMNS, SEGMENT_LENGTH, train_segments
 from lanl.errors import LanlError
 from lanl.models import SUFFIX, make_model, model_class
@@ -55,6 +54,7 @@ from lanl.models.base import check_params, get_params_json, take
 from lanl.models.inputs import Inputs, build_inputs, segment_spec
 from lanl.models.target import Target
 from lanl.progress import progress
+from lanl.workspace import Workspace
 
 NET_FEATURES = {"signal": "raw", "chunks": "rnn_chunk"}
 # what a run's config.json records beside its config (provenance, not settings)
@@ -465,44 +465,28 @@ def _describe(x: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------- runs
-def train(
-    data: str | Path | None,
-    config: RunConfig,
-    *,
-    runs_dir: str | Path = DEFAULT_RUNS,
-    cache_dir: str | Path | None = None,
-    features_dir: str | Path = "features",
-    jobs: int = 1,
-) -> Path:
-    """Cross-validate ``config`` on DATA and write ``runs_dir/<name>/``; returns the run folder."""
-    config, model, _, inputs = prepare(
-        data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
-    )
-    return run_cv(config, model, inputs, runs_dir)
+def train(ws: Workspace, config: RunConfig) -> Path:
+    """Cross-validate ``config`` on the workspace's data and write ``ws.runs/<name>/``; returns the run folder."""
+    config, model, inputs = prepare(ws, config)
+    return run_cv(config, model, inputs, ws.runs)
 
 
-def prepare(
-    data: str | Path | None,
-    config: RunConfig,
-    *,
-    runs_dir: str | Path = DEFAULT_RUNS,
-    cache_dir: str | Path | None = None,
-    features_dir: str | Path = "features",
-    jobs: int = 1,
-):
-    """The resolved config, its model, the signal cache and the model's inputs (with their provenance).
+def prepare(ws: Workspace, config: RunConfig):
+    """The resolved config, its model and the model's inputs on the workspace's data (with their provenance).
 
     The folds are made (or found) before any feature extraction, so too few cycles fail early.
     """
 
     config, model = resolve(config)
-    cache = require_cache(data, cache_dir)
-    ensure_folds(train_segments(cache, segment_spec(config)), config.folds, Path(runs_dir) / FOLDS_SUBDIR)
-    inputs = build_inputs(type(model), cache, config, features_dir=features_dir, jobs=jobs)
+    cache = ws.signal
+    ensure_folds(train_segments(cache, segment_spec(config)), config.folds, ws.runs / FOLDS_SUBDIR)
+    inputs = build_inputs(type(model), ws, config)
     inputs.info.update(
-        data_fingerprint=cache.fingerprint, data=str(data) if data else None, cache_dir=str(cache.root)
+        data_fingerprint=cache.fingerprint,
+        data=str(ws.data) if ws.data else None,
+        cache_dir=str(cache.root),
     )
-    return config, model, cache, inputs
+    return config, model, inputs
 
 
 def train_table(

@@ -66,6 +66,7 @@ from lanl.fsutil import write_json_atomic, write_text_atomic
 from lanl.models import model_class
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
+from lanl.workspace import Workspace
 
 STUDIES_SUBDIR = "_studies"  # inside the runs folder: study.db and one folder per study
 DEFAULT_DB = "study.db"
@@ -231,21 +232,12 @@ class TuneData:
         }
 
 
-def load_data(
-    data: str | Path | None,
-    config: RunConfig,
-    *,
-    runs_dir: str | Path = DEFAULT_RUNS,
-    cache_dir: str | Path | None = None,
-    features_dir: str | Path = "features",
-    jobs: int = 1,
-) -> TuneData:
-    """The inputs of ``config``'s model on DATA (features from the feature store: extracted once, then read)."""
+def load_data(ws: Workspace, config: RunConfig) -> TuneData:
+    """The inputs of ``config``'s model on the workspace's data (features from its feature store: extracted
+    once, then read)."""
 
-    config, _, _, inputs = prepare(
-        data, config, runs_dir=runs_dir, cache_dir=cache_dir, features_dir=features_dir, jobs=jobs
-    )
-    folds, _ = ensure_folds(inputs.table, config.folds, Path(runs_dir) / FOLDS_SUBDIR)
+    config, _, inputs = prepare(ws, config)
+    folds, _ = ensure_folds(inputs.table, config.folds, ws.runs / FOLDS_SUBDIR)
     return TuneData(inputs, folds)
 
 
@@ -538,7 +530,7 @@ def _check_space(space: dict, base: RunConfig) -> dict:
 
 
 def tune(
-    data: str | Path | None,
+    ws: Workspace,
     config: RunConfig | None = None,
     *,
     trials: int = 20,
@@ -546,34 +538,22 @@ def tune(
     study: str | None = None,
     jobs: int = 1,
     seed: int = 0,
-    runs_dir: str | Path = DEFAULT_RUNS,
-    cache_dir: str | Path | None = None,
-    features_dir: str | Path = "features",
-    feature_jobs: int = 1,
     space: dict | None = None,
     timeout: float | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TuneResult:
-    """Tune ``config``'s model (default: LightGBM on the kernel set) on DATA; what ``lanl tune`` runs."""
+    """Tune ``config``'s model (default: LightGBM on the kernel set) on the workspace's data, studies and runs
+    in ``ws.runs``; ``jobs`` study workers (each spawned one opens the workspace again); what ``lanl tune`` runs."""
     config = config or RunConfig()
-    load = functools.partial(
-        load_data,
-        data,
-        config,
-        runs_dir=runs_dir,
-        cache_dir=cache_dir,
-        features_dir=features_dir,
-        jobs=feature_jobs,
-    )
     return run_study(
-        load,
+        functools.partial(load_data, ws, config),
         config,
         trials=trials,
         storage=storage,
         study=study,
         jobs=jobs,
         seed=seed,
-        runs_dir=runs_dir,
+        runs_dir=ws.runs,
         space=space,
         timeout=timeout,
         log=log,

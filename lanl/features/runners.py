@@ -129,11 +129,12 @@ class ProcessRunner:
     Used as a context manager (``with ProcessRunner(2) as runner:``) the pool starts on the first ``map``
     and serves every later one until the block ends, so workers load the compiled kernels once (about half
     a second each) however many tables they compute; otherwise each ``map`` starts and stops its own pool.
+    Blocks nest (a workspace's block around a model's): the pool stops when the outermost one ends.
     """
 
     def __init__(self, n_jobs: int | None = None):
         self.n_jobs = n_jobs or os.cpu_count() or 1
-        self._keep = False
+        self._depth = 0  # open ``with`` blocks: the pool is kept while any is open
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
@@ -142,7 +143,7 @@ class ProcessRunner:
         )
 
     def map(self, func: Callable, tasks: Iterable) -> Iterator:
-        if not self._keep:
+        if not self._depth:
             with self._start() as pool:
                 yield from self._map(pool, func, tasks)
             return
@@ -164,12 +165,13 @@ class ProcessRunner:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> ProcessRunner:
-        self._keep = True
+        self._depth += 1
         return self
 
     def __exit__(self, *exc) -> None:
-        self._keep = False
-        self.close()
+        self._depth -= 1
+        if not self._depth:
+            self.close()
 
 
 def make_runner(jobs: int | None = 1) -> Runner:

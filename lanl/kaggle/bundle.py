@@ -50,7 +50,6 @@ import lanl
 from lanl.cv.predict import predict_to_run
 from lanl.cv.runs import Run
 from lanl.cv.train import resolve
-from lanl.data.ingest import ingest
 from lanl.data.kaggle_api import COMPETITION, authenticated_api
 from lanl.errors import LanlError, OfflineError
 from lanl.features import load_feature_set
@@ -60,6 +59,7 @@ from lanl.fsutil import atomic_path, write_text_atomic
 from lanl.kaggle.precompile import ASSETS, NETS, UNPACK_TIME, compile_cache, feature_requests
 from lanl.kaggle.submit import submit
 from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_config, run_pipeline
+from lanl.workspace import Workspace
 
 SCRIPT = "lanl_kernel.py"
 TEMPLATE = "kernel_script.py"  # in this package: the template of SCRIPT
@@ -438,20 +438,18 @@ def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
     if not paths.input.is_dir():
         raise LanlError(f"{paths.input}: no competition data (attach it, or set LANL_INPUT)")
     config = config_from_json(doc["config"], Path(assets))
+    ws = Workspace.open(paths.input, paths.cache, root=paths.working, jobs=paths.jobs)  # ingests once
     if paths.features is not None:
-        cache = ingest(paths.input, paths.cache).cache
-        adopt_features(paths.features, paths.working / "features", cache, config, log=log)
+        adopt_features(paths.features, ws.features, ws.signal, config, log=log)
     target = paths.working / "submission.csv"
     if paths.runs is not None:
-        best, submission = predict_with_runs(paths, config, ingest(paths.input, paths.cache).cache, log=log)
+        best, submission = predict_with_runs(paths, config, ws, log=log)
         with atomic_path(target) as tmp:
             shutil.copyfile(submission, tmp)
         log(f"best run {best.name}; wrote {target} (= {submission})")
         _drop_cache_on_kaggle(paths, env, log)
         return target
-    res = run_pipeline(
-        paths.input, config, work=paths.working, cache_dir=paths.cache, jobs=paths.jobs, log=log
-    )
+    res = run_pipeline(ws, config, log=log)
     with atomic_path(target) as tmp:
         shutil.copyfile(res.submission, tmp)
     log(f"best run {res.best.name}; wrote {target} (= {res.submission})")
@@ -488,9 +486,9 @@ def attached_runs(source: str | Path, config) -> list[Path]:
     return runs
 
 
-def predict_with_runs(paths: KernelPaths, config, cache, *, log=None) -> tuple[Path, Path]:
-    """Predict this data's test segments with the attached run of least CV MAE and submit it:
-    (the run, the submission file), both under ``paths.working``."""
+def predict_with_runs(paths: KernelPaths, config, ws: Workspace, *, log=None) -> tuple[Path, Path]:
+    """Predict the workspace's test segments with the attached run of least CV MAE and submit it:
+    (the run, the submission file), both in the workspace (under ``paths.working``)."""
     log = log or _print
 
     runs = attached_runs(paths.runs, config)
@@ -501,16 +499,12 @@ def predict_with_runs(paths: KernelPaths, config, cache, *, log=None) -> tuple[P
     log(f"runs: predicting with {best} (CV MAE {Run.open(best).metrics['cv_mae']:.3f})")
     out = predict_to_run(
         best,
-        cache,
-        paths.working / "runs",
+        ws,
         name=best.name,
-        data=paths.input,
-        features_dir=paths.working / "features",
-        jobs=paths.jobs,
-        runs_dir=best.parent,
+        inputs_dir=best.parent,
         feature_sets=[fs for fs, _ in feature_requests(config)],
     )
-    return best, submit(out, cache, name=config.submission, out_dir=paths.working / "submissions").path
+    return best, submit(out, ws.signal, name=config.submission, out_dir=ws.submissions).path
 
 
 def _print(message: str) -> None:

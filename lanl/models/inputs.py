@@ -8,16 +8,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from lanl.data.segments import KEY_COLUMNS, SegmentSpec, load_block, test_segments, train_segments
-from lanl.features import feature_columns, load_feature_set, make_runner
-from lanl.features.store import FeatureStore, segment_features
+from lanl.features import feature_columns, load_feature_set
+from lanl.features.store import segment_features
 from lanl.models.chunks import chunk_sequences
+
+if TYPE_CHECKING:  # the workspace imports lanl.cv.runs, which imports lanl.models
+    from lanl.workspace import Workspace
 
 
 @dataclass
@@ -55,14 +57,15 @@ def segment_spec(config) -> SegmentSpec:
     return SegmentSpec(length=config.segments.length, stride=config.segments.stride or None)
 
 
-def build_inputs(model_cls, cache, config, *, features_dir: str | Path = "features", jobs: int = 1):
-    """The train and test inputs of ``model_cls`` (its ``input`` kind) for the run ``config``."""
-    spec = segment_spec(config)
+def build_inputs(model_cls, ws: Workspace, config):
+    """The train and test inputs of ``model_cls`` (its ``input`` kind) for the run ``config`` on the workspace's
+    cache (features: read from its feature store, computed by its runner where missing)."""
+    cache, spec = ws.signal, segment_spec(config)
     table = train_segments(cache, spec)
     test = test_segments(cache) if cache.test_ids else None
     test_ids = list(test["seg_id"]) if test is not None else None
     if model_cls.input == "features":
-        return _feature_inputs(cache, config.features, spec, test is not None, features_dir, jobs)
+        return _feature_inputs(ws, config.features, spec, test is not None)
     chunk = int(config.params.get("chunk", 1000))
     X_test = inputs_of_test(model_cls.input, cache, spec=spec, chunk=chunk)[1] if test is not None else None
     if model_cls.input == "signal":
@@ -88,10 +91,10 @@ def inputs_of_test(
     return list(table["seg_id"]), table[feature_columns(table)]
 
 
-def _feature_inputs(cache, feature_set: str, spec: SegmentSpec, with_test: bool, features_dir, jobs: int):
+def _feature_inputs(ws: Workspace, feature_set: str, spec: SegmentSpec, with_test: bool):
     fs = load_feature_set(feature_set)
-    store = FeatureStore(features_dir)
-    with make_runner(jobs) as runner:  # one worker pool for both parts
+    cache, store = ws.signal, ws.store
+    with ws.runner as runner:  # one worker pool for both parts (and, in a workspace's block, for every model)
         train, folder, _ = segment_features(cache, fs, part="train", spec=spec, store=store, runner=runner)
         columns = [c for c in train.columns if c not in KEY_COLUMNS]
         info = {
