@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import known_cycles, write_segment, write_train_csv
 
-from lanl.data.segments import SegmentSpec, test_segments, train_segments
+from lanl.data.segments import SegmentSpec, load_block, test_segments, train_segments
 from lanl.errors import LanlError
 from lanl.features import SerialRunner, extract, extract_segments, feature_set_from_dict
 
@@ -110,19 +110,24 @@ class Recorder(SerialRunner):
         return super().map(func, tasks)
 
 
-def test_the_extractors_cache_tasks_are_recognised(cache, windows, small):
-    """The Dask runner sends the cache block tasks of extract.py and tsfresh_interop.py slim (or through
-    tsfresh's distributor) only when it recognises them: a change of their task shape must show here."""
+def test_the_extractors_tasks_are_window_references(cache, windows, small):
+    """The runners know nothing of what they run: both extractors map a function bound to their feature set
+    over WindowsRef tasks (where the windows lie), which read the same windows wherever they run."""
     pytest.importorskip("tsfresh")
-    from lanl.distributed import _task_kind
+    from lanl.data.windows import WindowsRef
     from lanl.features.tsfresh_interop import TsfreshSet, extract_tsfresh_segments
 
     recorder = Recorder()
     extract_segments(cache, windows.iloc[:2], small, length=WINDOW, runner=recorder)
-    assert _task_kind(*recorder.seen) == "features"
+    func, task = recorder.seen
+    assert isinstance(task, WindowsRef) and func.args == (small,)
+    assert task.location == str(cache.root.absolute()) and task.fingerprint == cache.fingerprint
+    np.testing.assert_array_equal(task.read(), load_block(cache, windows.iloc[:2], WINDOW))
     extract_tsfresh_segments(cache, windows.iloc[:1], TsfreshSet("minimal"), runner=recorder, length=WINDOW)
-    assert _task_kind(*recorder.seen) == "tsfresh"
-    assert _task_kind(abs, recorder.seen[1]) == "other"
+    func, task = recorder.seen
+    assert isinstance(task, WindowsRef) and func.args == (TsfreshSet("minimal"),)
+    with pytest.raises(LanlError, match="holds other data"):
+        WindowsRef(task.location, "0" * 24, task.seg_ids, task.starts, WINDOW).read()
 
 
 def test_early_stopping_point_is_lightgbms_rule():
@@ -135,14 +140,21 @@ def test_early_stopping_point_is_lightgbms_rule():
 
 
 def test_task_payload_is_small_and_independent_of_the_feature_set(cache, windows):
-    from lanl.distributed import block_args
-    from lanl.features import load_feature_set
+    from lanl.data.windows import WindowsRef
 
-    for name in ("winners", "full"):
-        task = (cache.root, windows.iloc[:4], WINDOW, load_feature_set(name))
-        args = block_args(task, str(cache.root), cache.fingerprint)
-        assert len(pickle.dumps(args)) < 1024
-        assert not any(isinstance(a, pd.DataFrame | np.memmap) for a in args)
+    for table, length in ((windows.iloc[:4], WINDOW), (test_segments(cache), None)):
+        task = WindowsRef.of(cache, table, length)
+        assert len(pickle.dumps(task)) < 1024
+        assert not any(isinstance(v, pd.DataFrame | np.memmap) for v in vars(task).values())
+        np.testing.assert_array_equal(task.read(), load_block(cache, table, length))
+        # a copy at an fsspec URL is read by byte ranges, through the same load_block: the same windows
+        url = cache.root.resolve().as_uri()
+        np.testing.assert_array_equal(task.at(url).read(), load_block(cache, table, length))
+    past = WindowsRef(url, cache.fingerprint, ("w",), np.array([cache.rows - 10]), WINDOW)
+    with pytest.raises(LanlError, match="outside the train data"):
+        past.read()
+    with pytest.raises(LanlError, match="cannot read the signal cache's manifest"):
+        WindowsRef.of(cache, windows.iloc[:1], WINDOW).at(url + "-gone").read()
 
 
 # ------------------------------------------------------------------------------------------ the runner
@@ -159,7 +171,7 @@ def test_workers_read_the_cache_through_an_fsspec_url(runner, address, cache, wi
     from lanl.distributed import DaskRunner
 
     url = cache.root.resolve().as_uri()  # file:///...: the byte-range reader, as for s3:// or gs://
-    with DaskRunner(address, cache_location=url) as remote:
+    with DaskRunner(address, worker_cache=url) as remote:
         for table, length in ((windows.iloc[:7], WINDOW), (test_segments(cache), None)):
             serial = extract_segments(cache, table, small, length=length)
             dask = extract_segments(cache, table, small, length=length, runner=remote)
@@ -169,7 +181,7 @@ def test_workers_read_the_cache_through_an_fsspec_url(runner, address, cache, wi
 def test_a_cache_the_workers_cannot_read_is_reported(runner, address, cache, windows, small, tmp_path):
     from lanl.distributed import DaskRunner
 
-    with DaskRunner(address, cache_location=str(tmp_path / "nowhere")) as remote:
+    with DaskRunner(address, worker_cache=str(tmp_path / "nowhere")) as remote:
         with pytest.raises(LanlError, match="2 of 2 Dask workers cannot read the signal cache"):
             extract_segments(cache, windows.iloc[:4], small, length=WINDOW, runner=remote)
 
@@ -183,7 +195,7 @@ def test_in_memory_tasks_and_plain_functions_keep_task_order(runner, small):
     assert runner.n_jobs == 2
 
 
-def test_tsfresh_sets_run_through_the_dask_distributor(runner, cache, windows):
+def test_tsfresh_sets_on_dask_equal_the_serial_runner(runner, cache, windows):
     pytest.importorskip("tsfresh")
     from lanl.features.tsfresh_interop import TsfreshSet, extract_tsfresh_segments
 

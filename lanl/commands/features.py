@@ -110,14 +110,14 @@ def _runner(ctx, jobs: int, scheduler: str | None, worker_cache: str | None):
 
     if not scheduler:
         return make_runner(jobs)  # a ProcessRunner keeps its pool for every part of the request
-    from lanl.distributed import LOCAL, DaskRunner, parse_scheduler  # imports the feature extractor
+    from lanl.distributed import LOCAL, DaskRunner, parse_scheduler  # the dask extra, when asked for
 
     scheduler = parse_scheduler(scheduler)
     jobs_given = ctx.get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT
     if scheduler != LOCAL and jobs_given:
         click.echo(f"note: --jobs does not apply to the cluster at {scheduler} (it has its own workers)")
     n_workers = (jobs or None) if jobs_given else None
-    return DaskRunner(scheduler, n_jobs=n_workers, cache_location=worker_cache)
+    return DaskRunner(scheduler, n_jobs=n_workers, worker_cache=worker_cache)
 
 
 def _compute_part(name: str, fs, tsfresh_level: str | None, cache, options: dict) -> None:

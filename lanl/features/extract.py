@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lanl.data.cache import SignalCache
-from lanl.data.segments import KEY_COLUMNS, load_block
+from lanl.data.segments import KEY_COLUMNS
+from lanl.data.windows import WindowsRef
 from lanl.errors import LanlError
 from lanl.features.block import Block
 from lanl.features.featureset import FeatureSet, Step, load
 from lanl.features.manipulations import SegmentContext
 from lanl.features.registry import FEATURES, MANIPULATIONS, Registered
-from lanl.features.runners import ProcessRunner, Runner, SerialRunner
+from lanl.features.runners import Runner, SerialRunner
 from lanl.fsutil import locked_temp, read_at, sweep_stale
 from lanl.progress import progress
 
@@ -192,8 +192,8 @@ def extract(
     runner = runner or SerialRunner()
     out = np.empty((len(rows), len(fs.features)))
     with ExitStack() as stack:
-        if isinstance(runner, ProcessRunner) and isinstance(data, np.ndarray) and data.ndim == 2:
-            # local workers read their rows from one shared file instead of unpickling a copy of each block
+        if runner.shares_files and isinstance(data, np.ndarray) and data.ndim == 2:
+            # workers on this machine read their rows from one shared file instead of unpickling each block
             shared = stack.enter_context(_SharedRows(data))
             func, payloads = _shared_task, ((shared.ref(a, b), keys[a:b], fs) for a, b in spans)
         else:  # lazily: the runner bounds memory
@@ -259,10 +259,10 @@ def _equal_length_spans(rows: list[np.ndarray], batch: int) -> list[tuple[int, i
     return spans
 
 
-def _cache_task(task) -> np.ndarray:
-    root, part, length, fs = task
-    values = load_block(SignalCache.open_shared(root), part, length)
-    return compute_block(values, list(part["seg_id"]), fs)
+def features_of(fs: FeatureSet, ref: WindowsRef) -> np.ndarray:
+    """The task of :func:`extract_segments`: the features ``fs`` of the windows ``ref``, read where it runs
+    (``functools.partial(features_of, fs)`` is the function a runner maps over the references)."""
+    return compute_block(ref.read(), list(ref.seg_ids), fs)
 
 
 def extract_segments(
@@ -276,19 +276,20 @@ def extract_segments(
     desc: str = "features",
 ) -> pd.DataFrame:
     """Features of the segments of ``table`` (lanl.data.segments.train_segments / test_segments) read from
-    ``cache`` (a SignalCache), ``batch`` per task in the runner's workers. Returns the table's key columns
+    ``cache`` (a SignalCache), ``batch`` per task in the runner's workers. A task is a
+    :class:`~lanl.data.windows.WindowsRef` (where the windows lie, at the location the runner's workers read
+    the cache from); the feature set travels with the mapped function. Returns the table's key columns
     (seg_id, start, cycle, label) followed by the feature columns, in table order."""
-    fs = load(feature_set)
+    fs, runner = load(feature_set), runner or SerialRunner()
     table = table.reset_index(drop=True)
-    tasks = [(cache.root, table.iloc[i : i + batch], length, fs) for i in range(0, len(table), batch)]
+    location = runner.cache_location(cache)
+    spans = [(i, min(i + batch, len(table))) for i in range(0, len(table), batch)]
+    tasks = (WindowsRef.of(cache, table.iloc[a:b], length).at(location) for a, b in spans)
     out = np.empty((len(table), len(fs.features)))
-    bar = progress(total=len(table), desc=desc, unit="seg")
-    with bar:
-        for (_, part, _, _), values in zip(
-            tasks, (runner or SerialRunner()).map(_cache_task, tasks), strict=True
-        ):
-            out[part.index] = values
-            bar.update(len(part))
+    with progress(total=len(table), desc=desc, unit="seg") as bar:
+        for (a, b), values in zip(spans, runner.map(functools.partial(features_of, fs), tasks), strict=True):
+            out[a:b] = values
+            bar.update(b - a)
     features = pd.DataFrame(out, columns=fs.columns)
     return pd.concat([table[KEY_COLUMNS], features], axis=1)
 

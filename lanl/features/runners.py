@@ -2,6 +2,12 @@
 each task, in task order. Features and the extraction code never know which runner runs them, so serial
 and parallel output are the same values in the same order: SerialRunner (this process), ProcessRunner (a
 local process pool); lanl.distributed.DaskRunner (a dask.distributed cluster) has the same interface.
+
+Runners know nothing of what they run: a task is whatever ``func`` takes (the feature extractors map a
+function bound to the feature set over :class:`lanl.data.windows.WindowsRef` tasks). What a runner says of
+itself: ``n_jobs``; ``cache_location(cache)``, where its workers read the signal cache from (a remote
+cluster's copy); ``shares_files``, whether its workers are processes on this machine that can read a file
+this process writes (then a big in-memory block travels through one instead of a pipe).
 """
 
 from __future__ import annotations
@@ -15,13 +21,22 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Protocol
 
 
 class Runner(Protocol):
     n_jobs: int
+    shares_files: bool
 
     def map(self, func: Callable, tasks: Iterable) -> Iterator: ...
+
+    def cache_location(self, cache) -> str: ...
+
+
+def local_location(cache) -> str:
+    """Where processes on this machine read ``cache`` (a SignalCache): its folder, absolute."""
+    return str(Path(cache.root).absolute())
 
 
 def tune_allocator() -> bool:
@@ -105,6 +120,10 @@ class SerialRunner:
     """Runs every task in this process, one after the other."""
 
     n_jobs = 1
+    shares_files = False  # nothing to share: the tasks run here
+
+    def cache_location(self, cache) -> str:
+        return local_location(cache)
 
     def map(self, func: Callable, tasks: Iterable) -> Iterator:
         for task in tasks:
@@ -132,6 +151,8 @@ class ProcessRunner:
     Blocks nest (a workspace's block around a model's): the pool stops when the outermost one ends.
     """
 
+    shares_files = True
+
     def __init__(self, n_jobs: int | None = None):
         self.n_jobs = n_jobs or os.cpu_count() or 1
         self._depth = 0  # open ``with`` blocks: the pool is kept while any is open
@@ -157,6 +178,9 @@ class ProcessRunner:
                 future.cancel()
 
         return in_order(lambda task: pool.submit(func, task), tasks, 2 * self.n_jobs, cancel)
+
+    def cache_location(self, cache) -> str:
+        return local_location(cache)
 
     def close(self) -> None:
         """Stop the kept pool (a later ``map`` starts a new one)."""

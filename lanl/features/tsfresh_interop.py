@@ -25,8 +25,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from lanl.data.cache import SignalCache
-from lanl.data.segments import load_block
+from lanl.data.windows import WindowsRef
 from lanl.errors import LanlError
 from lanl.extras import require
 from lanl.features.extract import KEY_COLUMNS, check_segments
@@ -98,10 +97,10 @@ def tsfresh_block(values: np.ndarray, keys, tset: TsfreshSet) -> pd.DataFrame:
     return table
 
 
-def _cache_task(task) -> pd.DataFrame:
-    root, part, length, tset = task
-    values = load_block(SignalCache.open_shared(root), part, length)
-    return tsfresh_block(values, list(part["seg_id"]), tset)
+def tsfresh_of(tset: TsfreshSet, ref: WindowsRef) -> pd.DataFrame:
+    """The task of :func:`extract_tsfresh_segments`: ``tset``'s features of the windows ``ref``, read where it
+    runs (as :func:`lanl.features.extract.features_of` for our sets)."""
+    return tsfresh_block(ref.read(), list(ref.seg_ids), tset)
 
 
 def extract_tsfresh_segments(
@@ -114,11 +113,15 @@ def extract_tsfresh_segments(
     length=None,
 ) -> pd.DataFrame:
     """The key columns of ``table`` followed by ``tset``'s tsfresh columns, block by block."""
-    table = table.reset_index(drop=True)
-    tasks = [(cache.root, table.iloc[i : i + batch], length, tset) for i in range(0, len(table), batch)]
+    runner, table = runner or SerialRunner(), table.reset_index(drop=True)
+    location = runner.cache_location(cache)
+    tasks = (
+        WindowsRef.of(cache, table.iloc[i : i + batch], length).at(location)
+        for i in range(0, len(table), batch)
+    )
     parts = []
     with progress(total=len(table), desc=tset.name, unit="seg") as bar:
-        for part in (runner or SerialRunner()).map(_cache_task, tasks):
+        for part in runner.map(partial(tsfresh_of, tset), tasks):
             parts.append(part)
             bar.update(len(part))
     features = pd.concat(parts).reset_index(drop=True)
