@@ -37,6 +37,7 @@ from lanl.cv.train import config_from_dict, train, train_tables
 from lanl.errors import LanlError
 from lanl.kaggle.submit import submit, submit_tables
 from lanl.models import MODEL_KINDS, model_class
+from lanl.models.base import from_table
 from lanl.report import build_report
 from lanl.workspace import Workspace
 
@@ -65,13 +66,7 @@ class PipelineConfig:
 def config_from_json(data: dict, assets: Path | None = None) -> PipelineConfig:
     """The PipelineConfig of its JSON form (``dataclasses.asdict``, as a kernel bundle embeds it); feature-set
     files named ``feature_sets/...`` point into the ``assets`` folder."""
-    values = dict(data)
-    for f in dataclasses.fields(PipelineConfig):
-        if f.default_factory is not dataclasses.MISSING and f.name in values:
-            default = f.default_factory()
-            if dataclasses.is_dataclass(default):
-                values[f.name] = type(default)(**values[f.name])
-    config = PipelineConfig(**values)
+    config = from_table(PipelineConfig, data, "the bundle's pipeline config")
     for table in config.run.values():
         if assets is not None and str(table.get("features", "")).startswith("feature_sets/"):
             table["features"] = str(assets / table["features"])
@@ -118,16 +113,9 @@ def read_toml(path: str | Path, what: str) -> dict:
 
 def pipeline_config_from_dict(data: dict, where: str, default_models=None) -> PipelineConfig:
     """The PipelineConfig of a pipeline TOML's tables (``where`` names it in errors), checked."""
-    data = dict(data)
     models = {"models": list(default_models)} if default_models is not None else {}
-    known = {f.name for f in dataclasses.fields(PipelineConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise LanlError(f"{where}: unknown keys {unknown}; valid: {sorted(known)}")
-    if "folds" in data:
-        data["folds"] = FoldSpec(**data["folds"])
-    shift_config(data.get("shift", AUTO_SHIFT), f"{where} [shift]")  # checked here, applied per run
-    config = PipelineConfig(**{**models, **data})
+    config = from_table(PipelineConfig, {**models, **data}, where)
+    shift_config(config.shift, f"{where} [shift]")  # checked here, applied per run
     if len(set(config.models)) != len(config.models):
         raise LanlError(f"{where}: models lists a model twice ({config.models}); each runs once")
     bad = [m for m in [*config.models, *config.run] if m not in MODEL_KINDS]

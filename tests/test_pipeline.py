@@ -87,8 +87,19 @@ def test_pipeline_config_errors(tmp_path):
     with pytest.raises(LanlError, match="models must be"):
         load_pipeline_config(bad)
     bad.write_text("modles = []\n")
-    with pytest.raises(LanlError, match="unknown keys"):
+    with pytest.raises(LanlError, match=r"unknown key\(s\) modles; valid keys: models"):
         load_pipeline_config(bad)
+    # the [folds] table is read like a run config's: a bad key or value is an error naming it, no traceback
+    for text, message in (
+        ("[folds]\nkk = 3\n", r"p.toml \[folds\]: unknown key\(s\) kk; valid keys: scheme, k, seed"),
+        ('[folds]\nk = "x"\n', r"p.toml \[folds\]: k must be an integer, got 'x'"),
+        ("folds = 3\n", r"p.toml \[folds\] must be a table, got 3"),
+        ('[folds]\nscheme = "random"\n', r"p.toml \[folds\]: unknown fold scheme 'random'"),
+        ('seed = "0"\n', r"p.toml: seed must be an integer"),
+    ):
+        bad.write_text(text)
+        with pytest.raises(LanlError, match=message):
+            load_pipeline_config(bad)
     with pytest.raises(LanlError, match="no such"):
         load_pipeline_config(tmp_path / "missing.toml")
 

@@ -50,7 +50,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from lanl.errors import LanlError
-from lanl.models.base import check_params
+from lanl.models.base import from_table
 from lanl.models.target import cycle_durations
 
 REMEDIES = ("ks_filter", "cycle_subset", "cycle_length", "weights", "fraction", "mean")
@@ -135,13 +135,7 @@ def shift_config(data: dict[str, Any] | ShiftConfig | None, where: str = "[shift
         return data
     if data is None:
         return ShiftConfig()
-    if not isinstance(data, dict):
-        raise LanlError(f"{where} must be a table")
-    try:
-        return ShiftConfig(**check_params(ShiftConfig, data, where))
-    except LanlError as exc:  # name the config the error is in
-        message = str(exc)
-        raise LanlError(message if message.startswith(where) else f"{where}: {message}") from None
+    return from_table(ShiftConfig, data, where)
 
 
 def parse_remedies(text: str) -> list[str]:

@@ -45,12 +45,12 @@ from sklearn.base import clone
 
 from lanl.cv.folds import OPTIMISTIC_WARNING, Folds, FoldSpec, ensure_folds, inner_split
 from lanl.cv.runs import DEFAULT_RUNS, FOLDS_SUBDIR, check_run_name, code_version, write_run
-from lanl.cv.shift import ShiftConfig, ShiftPlan, diagnose, shift_config
+from lanl.cv.shift import ShiftConfig, ShiftPlan, diagnose
 from lanl.cv.shift import plan as plan_shift
 from lanl.data.segments import KEY_COLUMNS, SEGMENT_LENGTH, train_segments
 from lanl.errors import LanlError
 from lanl.models import SUFFIX, make_model, model_class
-from lanl.models.base import check_params, get_params_json, take
+from lanl.models.base import from_table, get_params_json, take
 from lanl.models.inputs import Inputs, build_inputs, segment_spec
 from lanl.models.target import Target
 from lanl.progress import progress
@@ -74,7 +74,6 @@ RECORD_KEYS = {
     "straddling_dropped",
     "n_cycles",
 }
-SUBTABLES = ("folds", "segments", "shift")
 MIN_TEST_ROWS = 3  # the shift diagnostics' adversarial classifier holds out a third of the rows
 
 
@@ -102,22 +101,7 @@ class RunConfig:
 
 def config_from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
     """A RunConfig from the TOML shape; an unknown key anywhere names the valid ones."""
-    data = dict(data)
-    _check_keys(RunConfig, data, where)
-    for key, cls in (("folds", FoldSpec), ("segments", SegmentsConfig)):
-        if key in data:
-            _check_keys(cls, data[key], f"{where} [{key}]")
-            data[key] = cls(**data[key])
-    if "shift" in data:
-        data["shift"] = shift_config(data["shift"], f"{where} [shift]")
-    return RunConfig(**data)
-
-
-def _check_keys(cls, data: dict, where: str) -> None:
-    check_params(cls, {k: v for k, v in data.items() if k not in SUBTABLES}, where)
-    for key in SUBTABLES:
-        if key in data and not isinstance(data[key], dict):
-            raise LanlError(f"{where}: [{key}] must be a table")
+    return from_table(RunConfig, data, where)
 
 
 def load_config(path: str | Path | None = None, **overrides) -> RunConfig:

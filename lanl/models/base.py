@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,27 @@ def check_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any
 
 
 _SCALARS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
+
+
+def from_table(cls: type, data: Any, where: str):
+    """The dataclass ``cls`` of a config table (TOML or JSON): its keys checked by :func:`check_params`, a
+    field whose type is a dataclass read from its subtable the same way (``where [name]``), and an error of
+    the constructor's own checks named by ``where``. The one loader of run, shift and pipeline configs."""
+    if not isinstance(data, Mapping):
+        raise LanlError(f"{where} must be a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    nested = {
+        f.name: hints[f.name] for f in dataclasses.fields(cls) if dataclasses.is_dataclass(hints.get(f.name))
+    }
+    values = check_params(cls, {k: v for k, v in data.items() if k not in nested}, where)
+    for name, sub in nested.items():
+        if name in data:
+            values[name] = from_table(sub, data[name], f"{where} [{name}]")
+    try:
+        return cls(**values)
+    except LanlError as exc:
+        message = str(exc)
+        raise LanlError(message if message.startswith(where) else f"{where}: {message}") from None
 
 
 def _is_a(value, expected: type) -> bool:
