@@ -150,3 +150,27 @@ def test_loop_callbacks(tmp_path):
     for epoch in (2, 4):
         schedule.on_epoch_end(LoopState(net, epoch=epoch))
         assert opt.param_groups[0]["lr"] == pytest.approx({2: 0.5, 4: 0.0}[epoch])
+
+
+def test_chunk_sequences_are_the_same_with_any_runner(small_data):
+    """The LSTM's chunk features are computed in the runner's workers (--jobs applies to them too): the same
+    numbers as the extractor on the windows read here, serial or in a process pool."""
+    from lanl.data.ingest import ingest
+    from lanl.data.segments import SegmentSpec, load_block, test_segments, train_segments
+    from lanl.features.runners import ProcessRunner
+    from lanl.models.chunks import chunk_sequences
+
+    data, *_ = small_data
+    cache = ingest(data, segment_length=1000).cache
+    table = train_segments(cache, SegmentSpec(length=5_000, stride=2_500))
+    serial = chunk_sequences(cache, table, chunk=500, length=5_000)
+    with ProcessRunner(2) as runner:
+        pooled = chunk_sequences(cache, table, chunk=500, length=5_000, runner=runner)
+        test = chunk_sequences(cache, test_segments(cache), chunk=100, runner=runner)
+    expected = chunk_block(load_block(cache, table, 5_000), chunk=500).astype(np.float32)
+    assert serial.shape == (len(table), 10, len(chunk_columns())) and len(table) > 32  # two tasks at least
+    np.testing.assert_array_equal(serial, expected)
+    np.testing.assert_array_equal(pooled, expected)
+    np.testing.assert_array_equal(
+        test, chunk_block(load_block(cache, test_segments(cache)), 100).astype(np.float32)
+    )

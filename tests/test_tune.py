@@ -122,7 +122,7 @@ def test_pruning_stops_a_bad_trial_after_its_first_fold(table, tmp_path):
 
 
 def test_two_worker_processes_share_one_study(table, tmp_path):
-    result = tune_table(table, config_from_dict(BASE), trials=4, jobs=2, runs_dir=tmp_path, study="shared")
+    result = tune_table(table, config_from_dict(BASE), trials=4, workers=2, runs_dir=tmp_path, study="shared")
     assert result.n_trials == 4
     storage = open_storage(storage_url(None, tmp_path))
     assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == ["shared"]

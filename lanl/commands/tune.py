@@ -32,7 +32,7 @@ from lanl.models.stacker import METHODS
     "--study", default=None, help="Study name (default: model-features-<hash of config, folds, data>)."
 )
 @click.option(
-    "--jobs", type=int, default=1, show_default=True, help="Worker processes sharing the study's storage."
+    "--workers", type=int, default=1, show_default=True, help="Processes sharing the study's storage."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
 @click.option(
@@ -45,7 +45,15 @@ from lanl.models.stacker import METHODS
 @runs_opt
 @cache_opt
 @features_dir_opt
-@click.option("--feature-jobs", type=int, default=1, show_default=True, help="Feature extraction processes.")
+@click.option(
+    "--jobs",
+    "--feature-jobs",
+    "jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Feature extraction processes (0: one per core), as for every command.",
+)
 @table_opts
 def tune(
     data,
@@ -53,7 +61,7 @@ def tune(
     trials,
     storage,
     study,
-    jobs,
+    workers,
     seed,
     config_file,
     features,
@@ -63,14 +71,14 @@ def tune(
     runs_dir,
     cache_dir,
     features_dir,
-    feature_jobs,
+    jobs,
     **table_options,
 ):
     """Tune a model's parameters on DATA (or a feature table, --table) with an Optuna study scored by the
     saved folds' CV MAE.
 
-    The study lives in its storage and resumes where it stopped (a rerun adds --trials more); --jobs N runs N
-    worker processes on it, and the same command on another machine with a shared database URL joins it.
+    The study lives in its storage and resumes where it stopped (a rerun adds --trials more); --workers N runs N
+    processes on it, and the same command on another machine with a shared database URL joins it.
     The best parameters are written as RUNS/_studies/<study>/best.toml: lanl train DATA --config best.toml.
     """
     from lanl.cv.train import load_config
@@ -86,7 +94,7 @@ def tune(
         raise click.UsageError("give DATA or --table, not both")
     if tables is None and data is None:
         raise click.UsageError("give DATA (a Kaggle-layout folder) or --table TRAIN")
-    common = {"trials": trials, "storage": storage, "study": study, "jobs": jobs, "seed": seed,
+    common = {"trials": trials, "storage": storage, "study": study, "workers": workers, "seed": seed,
               "timeout": timeout, "log": click.echo}  # fmt: skip
     if tables is not None:
         result = tune_table(
@@ -95,7 +103,7 @@ def tune(
         paths = tables.info["tables"]
         data = f"--table {paths['train']}" + (f" --test-table {paths['test']}" if paths["test"] else "")
     else:
-        ws = Workspace.open(data, cache_dir, runs=runs_dir, features=features_dir, jobs=feature_jobs)
+        ws = Workspace.open(data, cache_dir, runs=runs_dir, features=features_dir, jobs=jobs)
         result = run_tune(ws, config, **common)
     click.echo(
         f"study {result.study}: {result.n_trials} trials ({result.n_complete} complete, {result.n_pruned} "

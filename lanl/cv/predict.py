@@ -68,7 +68,7 @@ def build_test_inputs(run: Run, ws: Workspace, *, feature_sets=None):
     )
     if kind != "features":
         chunk = int(config.get("chunk") or config.get("params", {}).get("chunk", 1000))
-        return inputs_of_test(kind, ws.signal, spec=spec, chunk=chunk)
+        return inputs_of_test(kind, ws.signal, spec=spec, chunk=chunk, runner=ws.runner)
     fs = run_feature_set(run, feature_sets)
     ids, X = inputs_of_test(kind, ws.signal, spec=spec, fs=fs, store=ws.store, runner=ws.runner)
     expected = config.get("n_features")

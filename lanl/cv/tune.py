@@ -15,10 +15,10 @@ evaluates the base config (the defaults), so the history starts from the untuned
 Storage (``storage=``): ``None`` is SQLite in ``RUNS/_studies/study.db``; a URL (``sqlite:///``,
 ``postgresql://``, ``mysql://``) is an Optuna RDB storage (SQLite with a 60 s lock timeout); a path ending in
 ``.db`` or ``.sqlite`` is SQLite; any other path is an Optuna journal file (file lock; fine on NFS). A study
-resumes where it stopped: rerunning adds ``trials`` more. ``jobs=N`` runs N worker processes on the same storage
+resumes where it stopped: rerunning adds ``trials`` more. ``workers=N`` runs N processes on the same storage
 (this process and N - 1 spawned ones); the same command on another machine with a shared database URL joins
 the study. A study remembers the folds, data and base config it was made for and refuses any other. Workers
-are spawned, so a script calling ``tune(..., jobs=2)`` needs the usual ``if __name__ == "__main__":`` guard.
+are spawned, so a script calling ``tune(..., workers=2)`` needs the usual ``if __name__ == "__main__":`` guard.
 
 Outputs in ``RUNS/_studies/<study>/``: ``best.toml`` (a ``lanl train`` config), ``study.json`` (summary),
 ``trials.csv`` (every trial, its parameters and per-fold running MAE) and ``importances.json``; the report reads
@@ -467,7 +467,7 @@ def run_study(
     trials: int = 20,
     storage: str | Path | None = None,
     study: str | None = None,
-    jobs: int = 1,
+    workers: int = 1,
     seed: int = 0,
     runs_dir: str | Path = DEFAULT_RUNS,
     space: dict | None = None,
@@ -475,12 +475,12 @@ def run_study(
     timeout: float | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TuneResult:
-    """Add ``trials`` trials of ``base``'s model to a study, over ``jobs`` processes; export its best config.
+    """Add ``trials`` trials of ``base``'s model to a study, over ``workers`` processes; export its best config.
     ``load`` builds the inputs (called once here, and once in each spawned worker: cache hits)."""
     base, _ = resolve(base)
     space = _check_space(space if space is not None else SPACES[base.model], base)
-    if trials < 0 or jobs < 1:
-        raise LanlError(f"trials must be >= 0 and jobs >= 1, got trials={trials}, jobs={jobs}")
+    if trials < 0 or workers < 1:
+        raise LanlError(f"trials must be >= 0 and workers >= 1, got trials={trials}, workers={workers}")
     data = load()
     identity = data.identity(base)
     url = storage_url(storage, runs_dir)
@@ -490,10 +490,10 @@ def run_study(
     n_before = len(first.trials)
     if n_before == 0:
         first.enqueue_trial(default_point(space, base.params), user_attrs={"default": True})
-    shares = [trials // jobs + (w < trials % jobs) for w in range(jobs)]
+    shares = [trials // workers + (w < trials % workers) for w in range(workers)]
     if log:
         log(
-            f"study {spec.name} ({public_url(url)}): {n_before} trials so far, {trials} more in {jobs} process(es)"
+            f"study {spec.name} ({public_url(url)}): {n_before} trials so far, {trials} more in {workers} process(es)"
         )
     _run_workers(load, base, space, spec, shares, n_before, timeout, log, first, data)
     return export_study(load_study(spec), base, Path(runs_dir) / STUDIES_SUBDIR / spec.name, url)
@@ -536,14 +536,14 @@ def tune(
     trials: int = 20,
     storage: str | Path | None = None,
     study: str | None = None,
-    jobs: int = 1,
+    workers: int = 1,
     seed: int = 0,
     space: dict | None = None,
     timeout: float | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TuneResult:
     """Tune ``config``'s model (default: LightGBM on the kernel set) on the workspace's data, studies and runs
-    in ``ws.runs``; ``jobs`` study workers (each spawned one opens the workspace again); what ``lanl tune`` runs."""
+    in ``ws.runs``; ``workers`` study processes (each spawned one opens the workspace again); what ``lanl tune`` runs."""
     config = config or RunConfig()
     return run_study(
         functools.partial(load_data, ws, config),
@@ -551,7 +551,7 @@ def tune(
         trials=trials,
         storage=storage,
         study=study,
-        jobs=jobs,
+        workers=workers,
         seed=seed,
         runs_dir=ws.runs,
         space=space,

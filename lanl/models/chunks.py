@@ -9,12 +9,15 @@ reshaped (n * steps, chunk) block, so the numbers are the feature extractor's.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from lanl.data.segments import iter_blocks
+from lanl.data.windows import WindowsRef
 from lanl.errors import LanlError
 from lanl.features import compute_block, feature_set_from_dict
+from lanl.features.runners import Runner, SerialRunner
 from lanl.progress import progress
 
 CHUNK_SET = {
@@ -46,14 +49,23 @@ def chunk_block(block: np.ndarray, chunk: int = 1000, feature_set=None) -> np.nd
     return compute_block(chunks, keys, fs).reshape(n, steps, len(fs.columns))
 
 
-def chunk_sequences(cache, table: pd.DataFrame, chunk: int = 1000, length: int | None = None) -> np.ndarray:
-    """Chunk-feature sequences of the windows of ``table`` (train windows or test segments) read from ``cache``."""
+def chunks_of(chunk: int, fs, ref: WindowsRef) -> np.ndarray:
+    """The task of :func:`chunk_sequences`: the chunk features of the windows ``ref``, read where it runs."""
+    return chunk_block(ref.read(), chunk, fs)
 
-    fs = feature_set_from_dict(CHUNK_SET)
-    parts = []
-    blocks = iter_blocks(cache, table, batch=BATCH, length=length)
-    for _, block in progress(blocks, total=-(-len(table) // BATCH), desc="chunk features", unit="block"):
-        parts.append(chunk_block(block, chunk, fs))
+
+def chunk_sequences(
+    cache, table: pd.DataFrame, chunk: int = 1000, length: int | None = None, runner: Runner | None = None
+) -> np.ndarray:
+    """Chunk-feature sequences of the windows of ``table`` (train windows or test segments) read from
+    ``cache``, ``BATCH`` windows per task in the runner's workers (the same values with any runner)."""
+
+    fs, runner = feature_set_from_dict(CHUNK_SET), runner or SerialRunner()
+    location = runner.cache_location(cache)
+    spans = [(i, min(i + BATCH, len(table))) for i in range(0, len(table), BATCH)]
+    tasks = (WindowsRef.of(cache, table.iloc[a:b], length).at(location) for a, b in spans)
+    blocks = runner.map(partial(chunks_of, chunk, fs), tasks)
+    parts = list(progress(blocks, total=len(spans), desc="chunk features", unit="block"))
     return np.concatenate(parts).astype(np.float32)
 
 

@@ -67,12 +67,15 @@ def build_inputs(model_cls, ws: Workspace, config):
     if model_cls.input == "features":
         return _feature_inputs(ws, config.features, spec, test is not None)
     chunk = int(config.params.get("chunk", 1000))
-    X_test = inputs_of_test(model_cls.input, cache, spec=spec, chunk=chunk)[1] if test is not None else None
-    if model_cls.input == "signal":
-        return Inputs(
-            table, WindowSource(cache, table, spec.length), test_ids, X_test, {"feature_set": "raw"}
-        )
-    X = chunk_sequences(cache, table, chunk, spec.length)
+    with ws.runner as runner:  # one worker pool for the test and train chunk features
+        X_test = None
+        if test is not None:
+            X_test = inputs_of_test(model_cls.input, cache, spec=spec, chunk=chunk, runner=runner)[1]
+        if model_cls.input == "signal":
+            return Inputs(
+                table, WindowSource(cache, table, spec.length), test_ids, X_test, {"feature_set": "raw"}
+            )
+        X = chunk_sequences(cache, table, chunk, spec.length, runner=runner)
     return Inputs(table, X, test_ids, X_test, {"feature_set": "rnn_chunk", "chunk": chunk})
 
 
@@ -86,7 +89,7 @@ def inputs_of_test(
     if kind == "signal":
         return list(test["seg_id"]), WindowSource(cache, test)
     if kind == "chunks":
-        return list(test["seg_id"]), chunk_sequences(cache, test, chunk)
+        return list(test["seg_id"]), chunk_sequences(cache, test, chunk, runner=runner)
     table, _, _ = segment_features(cache, fs, part="test", spec=spec, store=store, runner=runner)
     return list(table["seg_id"]), table[feature_columns(table)]
 
