@@ -31,6 +31,11 @@ except ImportError:  # not POSIX: no locks, so no sweeping either
 
 log = logging.getLogger(__name__)
 TMP = ".tmp"
+# the folders a workspace (lanl.workspace) writes to, relative to where a command runs: one home, read by the
+# stages' defaults and the CLI's options alike (this module is light enough for the CLI to import)
+RUNS_DIR = Path("runs")
+FEATURES_DIR = Path("features")
+SUBMISSIONS_DIR = Path("submissions")
 
 
 def umask() -> int:

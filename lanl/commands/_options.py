@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from lanl.fsutil import FEATURES_DIR, RUNS_DIR
+
 data_arg = click.argument("data", type=click.Path(path_type=Path))
 cache_opt = click.option(
     "--cache",
@@ -18,14 +20,14 @@ runs_opt = click.option(
     "--runs",
     "runs_dir",
     type=click.Path(path_type=Path),
-    default=Path("runs"),
+    default=RUNS_DIR,
     show_default=True,
     help="Runs folder: run folders, the shared folds in RUNS/_folds, tuning studies in RUNS/_studies.",
 )
 features_dir_opt = click.option(
     "--features-dir",
     type=click.Path(path_type=Path),
-    default=Path("features"),
+    default=FEATURES_DIR,
     show_default=True,
     help="Feature store folder.",
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from lanl.fsutil import FEATURES_DIR
+
 
 @click.command("features")
 @click.argument("data", type=click.Path(path_type=Path))
@@ -30,7 +32,7 @@ import click
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
-    default=Path("features"),
+    default=FEATURES_DIR,
     show_default=True,
     help="Feature store folder.",
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from lanl.commands._options import cache_opt, feature_jobs_opt, features_dir_opt
+from lanl.fsutil import RUNS_DIR
 
 
 @click.command()
@@ -20,7 +21,7 @@ from lanl.commands._options import cache_opt, feature_jobs_opt, features_dir_opt
     "--runs",
     "runs_dir",
     type=click.Path(path_type=Path),
-    default=Path("runs"),
+    default=RUNS_DIR,
     show_default=True,
     help="Where the new run folder goes.",
 )

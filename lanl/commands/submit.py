@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from lanl.commands._options import load_table_options, table_opts
+from lanl.fsutil import SUBMISSIONS_DIR
 
 
 @click.command()
@@ -21,9 +22,7 @@ from lanl.commands._options import load_table_options, table_opts
     "--cache", "cache_dir", type=click.Path(path_type=Path), default=None, help="Signal cache folder."
 )
 @click.option("--name", default=None, help="File name (default: the run's name) -> submissions/NAME.csv.")
-@click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path), default=Path("submissions"), show_default=True
-)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=SUBMISSIONS_DIR, show_default=True)
 @click.option(
     "--kaggle",
     "kaggle_message",

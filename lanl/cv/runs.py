@@ -31,9 +31,9 @@ import lanl
 from lanl import models
 from lanl.cv.folds import Folds, load_folds
 from lanl.errors import LanlError
-from lanl.fsutil import atomic_dir, write_json_atomic, write_parquet
+from lanl.fsutil import RUNS_DIR, atomic_dir, write_json_atomic, write_parquet
 
-DEFAULT_RUNS = Path("runs")
+DEFAULT_RUNS = RUNS_DIR
 FOLDS_SUBDIR = "_folds"  # where the shared fold artifacts live inside the runs folder
 REQUIRED = ("config.json", "metrics.json", "oof.parquet", "history.json", "folds.json")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")

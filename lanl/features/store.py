@@ -27,9 +27,9 @@ from lanl.errors import LanlError
 from lanl.features.extract import DEFAULT_BATCH, KEY_COLUMNS, extract_segments
 from lanl.features.featureset import FeatureSet, load
 from lanl.features.runners import Runner
-from lanl.fsutil import atomic_dir, write_parquet
+from lanl.fsutil import FEATURES_DIR, atomic_dir, write_parquet
 
-DEFAULT_ROOT = Path("features")
+DEFAULT_ROOT = FEATURES_DIR
 TABLE = "features.parquet"
 MANIFEST = "manifest.json"
 

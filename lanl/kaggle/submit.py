@@ -24,9 +24,9 @@ from lanl.cv.runs import Run, check_finite, code_version
 from lanl.data.cache import SignalCache
 from lanl.data.kaggle_api import COMPETITION, authenticated_api
 from lanl.errors import LanlError, OfflineError
-from lanl.fsutil import sha256_file, write_text_atomic
+from lanl.fsutil import SUBMISSIONS_DIR, sha256_file, write_text_atomic
 
-DEFAULT_DIR = Path("submissions")
+DEFAULT_DIR = SUBMISSIONS_DIR
 LEDGER = "ledger.csv"
 LEDGER_FIELDS = [
     "time",
