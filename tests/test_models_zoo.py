@@ -13,9 +13,10 @@ from sklearn.neighbors import KNeighborsRegressor
 
 from lanl.cv.folds import FoldSpec, make_folds
 from lanl.cv.runs import Run
+from lanl.cv.spaces import SPACES, suggest
 from lanl.cv.stack import Stacker
 from lanl.cv.train import config_from_dict, cross_validate, train_table
-from lanl.cv.tune import SPACES, suggest, tune_table
+from lanl.cv.tune import tune_table
 from lanl.errors import LanlError
 from lanl.models import SUFFIX, load_model, make_model
 from lanl.models.lgbm import LGBMRegressor

@@ -15,19 +15,10 @@ from lanl.cli import _Group
 from lanl.commands.models import COMMANDS as MODEL_COMMANDS
 from lanl.commands.tune import COMMANDS
 from lanl.cv.runs import Run
+from lanl.cv.spaces import SPACES, default_point, suggest
+from lanl.cv.studies import StudySpec, best_toml, load_study, open_storage, public_url, storage_url
 from lanl.cv.train import config_from_dict, load_config, train_table
-from lanl.cv.tune import (
-    SPACES,
-    StudySpec,
-    best_toml,
-    default_point,
-    load_study,
-    open_storage,
-    public_url,
-    storage_url,
-    suggest,
-    tune_table,
-)
+from lanl.cv.tune import tune_table
 from lanl.data import synth
 from lanl.data.ingest import ingest
 from lanl.errors import LanlError

@@ -135,8 +135,8 @@ def report_warnings(runs: list[Run]) -> list[str]:
 
 def tuning_studies(runs: list[Run], given: list[str | Path]) -> list:
     """The studies given, then those whose best config a run was trained from (each once)."""
-    # lanl.cv.tune imports optuna (~0.5 s); only reports of studies need it
-    from lanl.cv.tune import read_study, studies_of
+    # lanl.cv.studies imports the CV loop (lanl.cv.train: ~2 s more); only reports of studies need it
+    from lanl.cv.studies import read_study, studies_of
 
     folders = [Path(p) for p in given] + [f for r in runs for f in studies_of(r.root, r.config)]
     unique = list(dict.fromkeys(f.resolve() for f in folders))
