@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import kurtosis
 
-from lanl.data import synth
+from lanl.data import csvformat, synth
 from lanl.errors import LanlError
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "lanl_real"
@@ -233,7 +233,7 @@ def _g11_cases(n: int) -> np.ndarray:
     """Uniform and log-uniform values over the kernel's domain, exact and near ties, powers of ten and their
     neighbours."""
     rng = np.random.default_rng(123)
-    lo, hi = synth.TTF_RANGE
+    lo, hi = csvformat.TTF_RANGE
     digits, exps = rng.integers(10**9, 10**10, 2000), rng.integers(-20, -1, 2000)
     near_ties = np.array([float(f"{m}5e{e}") for m, e in zip(digits, exps, strict=True)])
     powers = np.array([10.0**k for k in range(-11, 10)])
@@ -254,7 +254,7 @@ def _g11_cases(n: int) -> np.ndarray:
 
 def test_g11_matches_python_on_a_large_sample():
     values = _g11_cases(200_000)
-    got = synth.format_g11(values)
+    got = csvformat.format_g11(values)
     want = [_printf_g11(v) for v in values.tolist()]
     assert got == want
     back = np.array([float(s) for s in got])
@@ -263,21 +263,21 @@ def test_g11_matches_python_on_a_large_sample():
 
 
 @settings(max_examples=500, deadline=None, database=None)
-@given(st.floats(min_value=synth.TTF_RANGE[0], max_value=synth.TTF_RANGE[1], exclude_max=True))
+@given(st.floats(min_value=csvformat.TTF_RANGE[0], max_value=csvformat.TTF_RANGE[1], exclude_max=True))
 def test_g11_matches_python_property(v):
-    assert synth.format_g11(np.array([v])) == [_printf_g11(v)]
+    assert csvformat.format_g11(np.array([v])) == [_printf_g11(v)]
 
 
 def test_g11_rejects_values_outside_its_domain():
     for bad in (-1.0, 1e10, 1e-12, math.nan):
         with pytest.raises(ValueError):
-            synth.format_g11(np.array([bad]))
+            csvformat.format_g11(np.array([bad]))
 
 
 def test_signal_rows_format_int16_extremes():
     x = np.array([-32768, -1, 0, 7, 32767], dtype=np.int16)
-    assert synth.format_signal_rows(x) == b"-32768\n-1\n0\n7\n32767\n"
-    assert synth.format_train_rows(x[:2], np.array([1.4690999832, 11.540799987])) == (
+    assert csvformat.format_signal_rows(x) == b"-32768\n-1\n0\n7\n32767\n"
+    assert csvformat.format_train_rows(x[:2], np.array([1.4690999832, 11.540799987])) == (
         b"-32768,1.4690999832\n-1,11.540799987\n"
     )
 

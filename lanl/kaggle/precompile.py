@@ -70,7 +70,7 @@ NETS = ("cnn", "lstm", "mlp")  # the torch models
 ASSETS = "_assets"  # inside the bundle's payload: files the config names (feature-set files)
 UNPACK_TIME = 315532800  # 1980-01-01 00:00 UTC, the zip entries' time: every unpacked file gets it
 CACHE_SUFFIXES = (".nbi", ".nbc")
-SKIP = ("synth.",)  # cache files of modules the kernel never runs (the warm-up's synthetic data writer)
+SKIP = ("synth.", "csvformat.")  # cache files of modules the kernel never runs (the warm-up's data writer)
 WARM_ROWS = 1_300_000  # the least synth allows for 2 cycles: 4 windows of 150,000 samples each
 _WARM = """\
 import json, sys
