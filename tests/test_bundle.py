@@ -22,7 +22,7 @@ from lanl.commands.bundle import bundle as bundle_command
 from lanl.data.cache import SignalCache
 from lanl.data.synth import generate
 from lanl.errors import LanlError, OfflineError
-from lanl.kaggle import bundle
+from lanl.kaggle import bundle, kernel
 from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_pipeline
 from lanl.workspace import Workspace
 
@@ -187,18 +187,18 @@ def test_adopt_features_checks_code_version_and_keys(kaggle, reference, tmp_path
     source = tmp_path / "attached"
     shutil.copytree(root / "ref" / "features", source)
     logs = []
-    assert len(bundle.adopt_features(source, tmp_path / "a", cache, cfg, log=logs.append)) == 2
+    assert len(kernel.adopt_features(source, tmp_path / "a", cache, cfg, log=logs.append)) == 2
     train = next(p for p in source.iterdir() if "-train-" in p.name)
     table = pd.read_parquet(train / "features.parquet")
     table.assign(label=table["label"] + 1.0).to_parquet(train / "features.parquet", index=False)
-    assert len(bundle.adopt_features(source, tmp_path / "b", cache, cfg, log=logs.append)) == 1  # test only
+    assert len(kernel.adopt_features(source, tmp_path / "b", cache, cfg, log=logs.append)) == 1  # test only
     assert "label differ from this data" in logs[-2] and "adopted the tiny test" in logs[-1]
     manifest = json.loads((train / "manifest.json").read_text())
     (train / "manifest.json").write_text(json.dumps({**manifest, "code_version": "0.0.1+old"}))
-    bundle.adopt_features(source, tmp_path / "c", cache, cfg, log=logs.append)
+    kernel.adopt_features(source, tmp_path / "c", cache, cfg, log=logs.append)
     assert "built by feature code 0.0.1+old" in logs[-2]
     with pytest.raises(LanlError, match="no such features folder"):
-        bundle.adopt_features(tmp_path / "missing", tmp_path / "d", cache, cfg)
+        kernel.adopt_features(tmp_path / "missing", tmp_path / "d", cache, cfg)
 
 
 def test_bundle_is_reproducible_and_follows_the_config(kaggle, tmp_path):
@@ -262,17 +262,17 @@ def test_script_names_missing_packages_and_old_versions(kaggle, tmp_path):
 
 
 def test_kernel_paths_from_environment():
-    p = bundle.KernelPaths.from_env({})
+    p = kernel.KernelPaths.from_env({})
     assert p.input == Path(f"/kaggle/input/{COMPETITION}") and p.working == Path("/kaggle/working")
     assert p.cache == Path("/kaggle/working/.lanl-cache") and p.features is None and p.jobs == 0
-    assert bundle.KernelPaths.from_env({}, "me/feats").features == Path("/kaggle/input/feats")
-    assert bundle.KernelPaths.from_env({"LANL_FEATURES": ""}, "me/feats").features is None
+    assert kernel.KernelPaths.from_env({}, "me/feats").features == Path("/kaggle/input/feats")
+    assert kernel.KernelPaths.from_env({"LANL_FEATURES": ""}, "me/feats").features is None
     env = {"LANL_INPUT": "d", "LANL_WORKING": "w", "LANL_FEATURES": "f", "LANL_JOBS": "2"}
-    assert bundle.KernelPaths.from_env(env) == bundle.KernelPaths(
+    assert kernel.KernelPaths.from_env(env) == kernel.KernelPaths(
         Path("d"), Path("w"), Path("w/.lanl-cache"), Path("f"), 2
     )
     with pytest.raises(LanlError, match="LANL_JOBS"):
-        bundle.KernelPaths.from_env({"LANL_JOBS": "many"})
+        kernel.KernelPaths.from_env({"LANL_JOBS": "many"})
 
 
 def test_cli_bundle_and_push_offline(kaggle, tmp_path, monkeypatch):
@@ -304,7 +304,7 @@ def test_kernel_predicts_with_attached_runs(kaggle, reference, tmp_path):
     assert again.script.read_bytes() == built.script.read_bytes()
     assert built.kernel["dataset_sources"] == ["someone/lanl-runs"]
     assert "/kaggle/input/lanl-runs: predict with them" in built.script.read_text()
-    assert bundle.KernelPaths.from_env({}, None, "me/lanl-runs").runs == Path("/kaggle/input/lanl-runs")
+    assert kernel.KernelPaths.from_env({}, None, "me/lanl-runs").runs == Path("/kaggle/input/lanl-runs")
     attached = tmp_path / "input" / "lanl-runs"
     shutil.copytree(root / "ref" / "runs", attached / "runs")
     for path in (attached / "runs").glob("*/config.json"):

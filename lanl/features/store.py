@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import lanl
@@ -158,3 +159,52 @@ def segment_request(cache, feature_set, part: str, spec=None) -> tuple[Request, 
     else:
         raise LanlError(f"part must be train or test, got {part!r}")
     return Request(feature_set, cache.fingerprint, part, segments, described), table, length
+
+
+# ------------------------------------------------------------------- reading another store's tables
+def offered_tables(source: Path) -> list[tuple[Path, dict]]:
+    """(folder, manifest) of every complete feature-store folder under ``source``."""
+
+    out = []
+    for path in sorted(source.rglob(MANIFEST)):
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and (path.parent / TABLE).is_file():
+            out.append((path.parent, manifest))
+    return out
+
+
+def find_table(offered, request, keys, version: str):
+    """(table, None) for the first offered table answering ``request`` on this data, else (None, why)."""
+    want = request.identity(version)
+    same_set = [
+        (folder, m)
+        for folder, m in offered
+        if all(m.get(k) == want[k] for k in ("feature_set_hash", "part", "segments"))
+    ]
+    if not same_set:
+        return None, "none of this feature set, part and windows"
+    current = [(folder, m) for folder, m in same_set if m.get("code_version") == version]
+    if not current:
+        found = sorted({str(m.get("code_version")) for _, m in same_set})
+        return None, f"built by feature code {', '.join(found)}; this bundle carries {version}"
+    for folder, _ in current:
+        table = pd.read_parquet(folder / TABLE)
+        if same_keys(table, keys):
+            return table, None
+    return None, "their seg_id, start, cycle or label differ from this data's"
+
+
+def same_keys(table, keys) -> bool:
+    """Whether ``table`` has exactly the rows of segment table ``keys`` (seg_id, start, cycle, label)."""
+    if len(table) != len(keys) or any(c not in table.columns for c in keys.columns):
+        return False
+    if list(table["seg_id"].astype(str)) != list(keys["seg_id"].astype(str)):
+        return False
+    return all(
+        np.array_equal(table[c].to_numpy(float), keys[c].to_numpy(float), equal_nan=True)
+        for c in keys.columns
+        if c != "seg_id"
+    )

@@ -8,23 +8,12 @@ outputs in ``/kaggle/working/``, the image's packages and often no internet. ``l
     <out>/kernel-metadata.json   for ``kaggle kernels push -p <out>`` (or ``lanl bundle --push``)
 
 The stub checks the Python packages the config needs (naming the missing ones), unpacks the package into a
-temporary folder, puts it first on ``sys.path`` and calls :func:`kernel_main`, which runs
+temporary folder, puts it first on ``sys.path`` and calls :func:`lanl.kaggle.kernel.kernel_main`, which runs
 :func:`lanl.pipeline.run_pipeline` on ``$LANL_INPUT`` with every output under ``$LANL_WORKING`` and copies the
 submission to ``$LANL_WORKING/submission.csv``. Built twice from the same code and config, the files are
 byte-for-byte the same.
 
-Precomputed features (``--features-dataset OWNER/SLUG``, mounted at ``/kaggle/input/SLUG``, or any folder in
-``$LANL_FEATURES``): feature-store folders found anywhere under it are adopted into the working store when their
-feature set hash, feature code version, part and windows match the config's requests and their key columns
-(seg_id, start, cycle, label) equal this data's. The store's source fingerprint is not compared: it includes
-file paths and mtimes, which differ between the machine that computed the tables and the kernel.
-
-Trained runs (``--runs-dataset OWNER/SLUG``, mounted at ``/kaggle/input/SLUG``, or any folder in ``$LANL_RUNS``):
-the kernel trains nothing. It finds the config's run folders (``<submission>-<model>``, ``<submission>-stack``;
-anywhere under the folder, e.g. a ``runs/`` folder written by ``lanl run --config``), takes the one of least CV
-MAE as the pipeline would, predicts the competition's test segments with its per-fold models
-(:func:`lanl.cv.predict.predict_to_run`, into ``$LANL_WORKING/runs/``) and submits that, as ``lanl predict`` then
-``lanl submit`` do. Feature-set files the config names are matched to the runs by hash.
+What the script does in the kernel is :mod:`lanl.kaggle.kernel`.
 """
 
 from __future__ import annotations
@@ -36,8 +25,6 @@ import io
 import json
 import os
 import re
-import shutil
-import sys
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata, resources
@@ -47,30 +34,32 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import lanl
-from lanl.cv.predict import predict_to_run
-from lanl.cv.runs import Run
 from lanl.cv.train import resolve
 from lanl.data.kaggle_api import COMPETITION, authenticated_api
 from lanl.errors import LanlError, OfflineError
 from lanl.features import load_feature_set
 from lanl.features.builtin_sets import NAMES
-from lanl.features.store import MANIFEST, TABLE, FeatureStore, feature_code_version, segment_request
-from lanl.fsutil import atomic_path, write_text_atomic
-from lanl.kaggle.precompile import ASSETS, NETS, UNPACK_TIME, compile_cache, feature_requests
-from lanl.kaggle.submit import submit
-from lanl.pipeline import PipelineConfig, config_from_json, load_pipeline_config, run_config, run_pipeline
-from lanl.workspace import Workspace
+from lanl.features.store import feature_code_version
+from lanl.fsutil import write_text_atomic
+from lanl.kaggle.kernel import DEFAULT_INPUT, DEFAULT_WORKING, KAGGLE_INPUT
+from lanl.kaggle.precompile import ASSETS, NETS, UNPACK_TIME, compile_cache
+from lanl.pipeline import PipelineConfig, load_pipeline_config, run_config
 
 SCRIPT = "lanl_kernel.py"
+
 TEMPLATE = "kernel_script.py"  # in this package: the template of SCRIPT
+
 METADATA = "kernel-metadata.json"
+
 DEFAULT_OUT = Path("bundle")
-KAGGLE_INPUT = "/kaggle/input"
-DEFAULT_INPUT = f"{KAGGLE_INPUT}/{COMPETITION}"
-DEFAULT_WORKING = "/kaggle/working"
+
 OWNER_PLACEHOLDER = "INSERT_USERNAME"
+
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 FORMAT = 1
+
+
 # import name -> pip name; what every pipeline imports (report: matplotlib; manipulations: pywt)
 BASE_PACKAGES = {
     "numpy": "numpy",
@@ -95,7 +84,6 @@ class Bundle:
     numba_cache: dict | None = None
 
 
-# ------------------------------------------------------------------------------------------------- build
 def build_bundle(
     config_file: str | Path | None = None,
     out_dir: str | Path = DEFAULT_OUT,
@@ -355,7 +343,6 @@ def _numba_line(info: dict | None) -> str:
     )
 
 
-# -------------------------------------------------------------------------------------------------- push
 def push_bundle(out_dir: str | Path = DEFAULT_OUT) -> str:
     """Push the kernel folder through the Kaggle API; returns the kernel's URL. Offline: an OfflineError."""
 
@@ -381,223 +368,3 @@ def _fill_owner(path: Path, username: str | None) -> None:
     if meta["id"].startswith(f"{OWNER_PLACEHOLDER}/") and username:
         meta["id"] = f"{username}/{meta['id'].split('/', 1)[1]}"
         write_text_atomic(path, json.dumps(meta, indent=2) + "\n")
-
-
-# ------------------------------------------------------------------------------------------ in the kernel
-@dataclass(frozen=True)
-class KernelPaths:
-    input: Path
-    working: Path
-    cache: Path
-    features: Path | None
-    jobs: int
-    runs: Path | None = None
-
-    @classmethod
-    def from_env(
-        cls, env, features_dataset: str | None = None, runs_dataset: str | None = None
-    ) -> KernelPaths:
-        working = Path(env.get("LANL_WORKING") or DEFAULT_WORKING)
-        default = f"{KAGGLE_INPUT}/{features_dataset.split('/')[1]}" if features_dataset else ""
-        features = env.get("LANL_FEATURES", default)
-        runs = env.get("LANL_RUNS", f"{KAGGLE_INPUT}/{runs_dataset.split('/')[1]}" if runs_dataset else "")
-        try:
-            jobs = int(env.get("LANL_JOBS") or 0)
-        except ValueError:
-            raise LanlError(f"LANL_JOBS must be a whole number, got {env['LANL_JOBS']!r}") from None
-        return cls(
-            Path(env.get("LANL_INPUT") or DEFAULT_INPUT),
-            working,
-            Path(env.get("LANL_CACHE") or working / ".lanl-cache"),
-            Path(features) if features else None,
-            jobs,
-            Path(runs) if runs else None,
-        )
-
-
-def kernel_main(doc: dict, assets: str | Path) -> None:
-    """The script's entry point: run the kernel; a LanlError ends it with its message and status 2."""
-    try:
-        run_kernel(doc, assets)
-    except LanlError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
-
-
-def run_kernel(doc: dict, assets: str | Path, env=None, log=None) -> Path:
-    """Ingest, (adopt precomputed features,) run the pipeline -- or predict with the attached runs -- and write
-    ``$LANL_WORKING/submission.csv``."""
-
-    env = os.environ if env is None else env
-    log = log or _print
-    paths = KernelPaths.from_env(env, doc.get("features_dataset"), doc.get("runs_dataset"))
-    log(f"lanl {lanl.__version__} from {Path(lanl.__file__).parent} (payload {doc['payload_sha256'][:12]})")
-    log(f"input {paths.input}; working {paths.working}; cache {paths.cache}; features {paths.features}")
-    if paths.runs is not None:
-        log(f"runs {paths.runs}: predicting with them, training nothing")
-    if not paths.input.is_dir():
-        raise LanlError(f"{paths.input}: no competition data (attach it, or set LANL_INPUT)")
-    config = config_from_json(doc["config"], Path(assets))
-    ws = Workspace.open(paths.input, paths.cache, root=paths.working, jobs=paths.jobs)  # ingests once
-    if paths.features is not None:
-        adopt_features(paths.features, ws.features, ws.signal, config, log=log)
-    target = paths.working / "submission.csv"
-    if paths.runs is not None:
-        best, submission = predict_with_runs(paths, config, ws, log=log)
-        with atomic_path(target) as tmp:
-            shutil.copyfile(submission, tmp)
-        log(f"best run {best.name}; wrote {target} (= {submission})")
-        _drop_cache_on_kaggle(paths, env, log)
-        return target
-    res = run_pipeline(ws, config, log=log)
-    with atomic_path(target) as tmp:
-        shutil.copyfile(res.submission, tmp)
-    log(f"best run {res.best.name}; wrote {target} (= {res.submission})")
-    log("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in res.seconds.items()))
-    _drop_cache_on_kaggle(paths, env, log)
-    return target
-
-
-def run_names(config) -> list[str]:
-    """The run folders ``run_pipeline`` writes for ``config``, in its order (level-1 runs, then the stack)."""
-
-    names = [run_config(config, model).name for model in config.models]
-    return names + ([f"{config.submission}-stack"] if config.stack and len(names) > 1 else [])
-
-
-def attached_runs(source: str | Path, config) -> list[Path]:
-    """The run folders of ``config`` found anywhere under ``source`` (in run_names order; missing ones left out)."""
-    source = Path(source)
-    if not source.is_dir():
-        raise LanlError(f"{source}: no such runs folder (attach the runs dataset, or set LANL_RUNS)")
-    found: dict[str, Path] = {}
-    for path in sorted(source.rglob("config.json")):
-        folder = path.parent
-        if (folder / "metrics.json").is_file() and not folder.name.startswith((".", "_")):
-            found.setdefault(folder.name, folder)
-    names = run_names(config)
-    runs = [found[name] for name in names if name in found]
-    if not runs:
-        shown = ", ".join(sorted(found)[:10]) or "none"
-        raise LanlError(
-            f"{source}: none of this config's runs ({', '.join(names)}) is there (run folders found: {shown}); "
-            "attach the runs/ folder that `lanl run --config` wrote with this config"
-        )
-    return runs
-
-
-def predict_with_runs(paths: KernelPaths, config, ws: Workspace, *, log=None) -> tuple[Path, Path]:
-    """Predict the workspace's test segments with the attached run of least CV MAE and submit it:
-    (the run, the submission file), both in the workspace (under ``paths.working``)."""
-    log = log or _print
-
-    runs = attached_runs(paths.runs, config)
-    missing = sorted(set(run_names(config)) - {r.name for r in runs})
-    if missing:
-        log(f"runs: {', '.join(missing)} not attached; choosing among {', '.join(r.name for r in runs)}")
-    best = min(runs, key=lambda p: Run.open(p).metrics["cv_mae"])
-    log(f"runs: predicting with {best} (CV MAE {Run.open(best).metrics['cv_mae']:.3f})")
-    out = predict_to_run(
-        best,
-        ws,
-        name=best.name,
-        inputs_dir=best.parent,
-        feature_sets=[fs for fs, _ in feature_requests(config)],
-    )
-    return best, submit(out, ws.signal, name=config.submission, out_dir=ws.submissions).path
-
-
-def _print(message: str) -> None:
-    print(message, flush=True)
-
-
-def _drop_cache_on_kaggle(paths: KernelPaths, env, log) -> None:
-    """On Kaggle the signal cache (6 GB for the real data) would be saved with the kernel's outputs: drop it."""
-    if env.get("KAGGLE_KERNEL_RUN_TYPE") and paths.cache.is_relative_to(paths.working):
-        shutil.rmtree(paths.cache, ignore_errors=True)
-        log(f"removed the signal cache {paths.cache} (not worth saving as kernel output)")
-
-
-# -------------------------------------------------------------------------------- precomputed features
-def adopt_features(source, features_dir, cache, config, *, log=_print) -> list[Path]:
-    """Copy into the store at ``features_dir`` the tables under ``source`` that answer the feature requests
-    of ``config`` on ``cache``'s data; requests without one are computed by the pipeline as usual."""
-
-    source = Path(source)
-    if not source.is_dir():
-        raise LanlError(
-            f"{source}: no such features folder (attach the dataset, or set LANL_FEATURES= to compute them)"
-        )
-    offered, store, version, adopted = (
-        offered_tables(source),
-        FeatureStore(features_dir),
-        feature_code_version(),
-        [],
-    )
-    parts = ("train", "test") if cache.test_ids else ("train",)
-    for feature_set, spec in feature_requests(config):
-        for part in parts:
-            request, keys, _ = segment_request(cache, feature_set, part, spec)
-            if store.load(request) is not None:
-                continue
-            table, why = find_table(offered, request, keys, version)
-            if table is None:
-                log(
-                    f"features: no precomputed {feature_set.name} {part} table in {source} ({why}); computing it"
-                )
-                continue
-            adopted.append(store.save(request, table))
-            log(f"features: adopted the {feature_set.name} {part} table ({len(table)} rows) from {source}")
-    return adopted
-
-
-def offered_tables(source: Path) -> list[tuple[Path, dict]]:
-    """(folder, manifest) of every complete feature-store folder under ``source``."""
-
-    out = []
-    for path in sorted(source.rglob(MANIFEST)):
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(manifest, dict) and (path.parent / TABLE).is_file():
-            out.append((path.parent, manifest))
-    return out
-
-
-def find_table(offered, request, keys, version: str):
-    """(table, None) for the first offered table answering ``request`` on this data, else (None, why)."""
-    import pandas as pd
-
-    want = request.identity(version)
-    same_set = [
-        (folder, m)
-        for folder, m in offered
-        if all(m.get(k) == want[k] for k in ("feature_set_hash", "part", "segments"))
-    ]
-    if not same_set:
-        return None, "none of this feature set, part and windows"
-    current = [(folder, m) for folder, m in same_set if m.get("code_version") == version]
-    if not current:
-        found = sorted({str(m.get("code_version")) for _, m in same_set})
-        return None, f"built by feature code {', '.join(found)}; this bundle carries {version}"
-    for folder, _ in current:
-        table = pd.read_parquet(folder / TABLE)
-        if same_keys(table, keys):
-            return table, None
-    return None, "their seg_id, start, cycle or label differ from this data's"
-
-
-def same_keys(table, keys) -> bool:
-    """Whether ``table`` has exactly the rows of segment table ``keys`` (seg_id, start, cycle, label)."""
-    import numpy as np
-
-    if len(table) != len(keys) or any(c not in table.columns for c in keys.columns):
-        return False
-    if list(table["seg_id"].astype(str)) != list(keys["seg_id"].astype(str)):
-        return False
-    return all(
-        np.array_equal(table[c].to_numpy(float), keys[c].to_numpy(float), equal_nan=True)
-        for c in keys.columns
-        if c != "seg_id"
-    )

@@ -192,7 +192,7 @@ def main():
     for name in [m for m in sys.modules if m == "lanl" or m.startswith("lanl.")]:
         del sys.modules[name]
     # the package just unpacked, which need not be the lanl that built this script
-    from lanl.kaggle.bundle import kernel_main
+    from lanl.kaggle.kernel import kernel_main
 
     kernel_main(BUNDLE, os.path.join(root, "@@ASSETS@@"))
 
