@@ -263,8 +263,13 @@ def _check_labels(frame: pd.DataFrame, path: Path) -> None:
 def _seg_ids(frame: pd.DataFrame, path: Path) -> pd.Series:
     if "seg_id" not in frame.columns:
         return pd.Series([f"w{i}" for i in frame.index], index=frame.index)
-    _no_missing_ids(frame["seg_id"], path)
-    ids = frame["seg_id"].astype(str)
+    return _unique_ids(frame["seg_id"], path)
+
+
+def _unique_ids(column: pd.Series, path: Path) -> pd.Series:
+    """The seg_id column as text; a missing or repeated id is a DataError naming its row."""
+    _no_missing_ids(column, path)
+    ids = column.astype(str)
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
@@ -359,12 +364,7 @@ def _test_table(frame: pd.DataFrame, features: list[str], path: Path) -> pd.Data
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise DataError(path, f"missing training feature column(s): {_some(missing)}")
-    _no_missing_ids(frame["seg_id"], path)
-    ids = frame["seg_id"].astype(str)
-    dup = ids.duplicated()
-    if dup.any():
-        row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(path, f"row {row + 1}: duplicate seg_id {ids.iloc[row]!r}")
+    ids = _unique_ids(frame["seg_id"], path)
     _check_features(frame, features, path)
     return pd.concat([ids.rename("seg_id"), frame[features]], axis=1).reset_index(drop=True)
 
