@@ -79,6 +79,17 @@ def test_process_runner_keeps_its_pool_inside_a_with_block():
     assert not one & two and alone._pool is None  # outside a block every map has its own pool
 
 
+def test_make_runner_uses_the_usable_cores_by_default():
+    from lanl.features.runners import make_runner, usable_cores
+
+    assert isinstance(make_runner(1), SerialRunner)
+    for jobs in (0, None):
+        runner = make_runner(jobs)  # the CLI's default --jobs 0
+        assert runner.n_jobs == usable_cores()
+        assert isinstance(runner, SerialRunner if usable_cores() == 1 else ProcessRunner)
+    assert usable_cores() == len(os.sched_getaffinity(0))
+
+
 def test_process_runner_blocks_nest_and_the_outermost_closes_the_pool():
     """A workspace's block around a model's block: the inner end keeps the pool, the outer end stops it."""
     runner = ProcessRunner(2)

@@ -76,6 +76,19 @@ def test_rerun_is_noop_and_change_rebuilds(small_data):
     assert rebuilt.cache.signal[5] == sig2[5]
 
 
+def test_the_same_data_by_any_spelling_is_the_same_cache(small_data, monkeypatch):
+    """The data folder spelled relative, through '..', absolute or with a trailing slash: one cache, ingested
+    once (the full-size run of issue 19 re-ingested when its folder was spelled differently)."""
+    data = small_data[0]
+    first = run_ingest(data)
+    monkeypatch.chdir(data)
+    for spelling in (".", f"../{data.name}", str(data.resolve()) + "/", f"../{data.name}/./"):
+        again = run_ingest(spelling)
+        assert again.skipped, spelling
+        assert again.cache.root.resolve() == first.cache.root.resolve()
+        assert again.cache.fingerprint == first.cache.fingerprint
+
+
 def test_zip_layout(small_data, tmp_path):
     data, sig, *_ = small_data
     zdir = tmp_path / "zipped"

@@ -174,3 +174,13 @@ def test_chunk_sequences_are_the_same_with_any_runner(small_data):
     np.testing.assert_array_equal(
         test, chunk_block(load_block(cache, test_segments(cache)), 100).astype(np.float32)
     )
+
+
+def test_a_net_is_repeatable_at_a_fixed_thread_count():
+    """Same seed and thread count, same predictions (README: the thread count itself may move the last
+    digits, so the default stays one thread)."""
+    X, y = windows(24, 2_000)
+    params = {**TINY_CNN, "threads": 2, "epochs": 2}
+    first = make_model("cnn", params).fit(X, y).predict(X)
+    again = make_model("cnn", params).fit(X, y).predict(X)
+    np.testing.assert_array_equal(first, again)

@@ -31,9 +31,11 @@ features_dir_opt = click.option(
     show_default=True,
     help="Feature store folder.",
 )
-feature_jobs_opt = click.option(
-    "--jobs", type=int, default=1, show_default=True, help="Feature extraction processes (0: one per core)."
+JOBS_HELP = (
+    "Feature extraction processes: 0, one per core this process may use; 1, this process alone. The features "
+    "are the same whatever the number."
 )
+feature_jobs_opt = click.option("--jobs", type=int, default=0, show_default=True, help=JOBS_HELP)
 
 
 def table_opts(command):

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from lanl.commands._options import cache_opt, data_arg, load_table_options, shift_opt, table_opts
+from lanl.commands._options import (
+    cache_opt,
+    data_arg,
+    feature_jobs_opt,
+    load_table_options,
+    shift_opt,
+    table_opts,
+)
 
 DEFAULT_SYNTH_DIR = Path("data") / "synthetic"
 
@@ -100,7 +107,7 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="Seed of the models (overrides the config's) and of the synthetic data.",
 )
-@click.option("--jobs", default=1, show_default=True, help="Feature extraction processes (0: one per core).")
+@feature_jobs_opt
 @shift_opt
 @table_opts
 def run(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from lanl.commands._options import feature_jobs_opt
 from lanl.fsutil import FEATURES_DIR
 
 
@@ -20,7 +21,7 @@ from lanl.fsutil import FEATURES_DIR
     help="Feature set: winners, kernel, full, or a .toml file.",
 )
 @click.option("--stride", type=int, default=None, help="Train window stride (default: non-overlapping).")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes (0: one per core).")
+@feature_jobs_opt
 @click.option(
     "--cache",
     "cache_dir",

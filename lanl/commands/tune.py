@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from lanl.commands._options import (
+    JOBS_HELP,
     cache_opt,
     features_dir_opt,
     load_table_options,
@@ -50,9 +51,9 @@ from lanl.models.stacker import METHODS
     "--feature-jobs",
     "jobs",
     type=int,
-    default=1,
+    default=0,
     show_default=True,
-    help="Feature extraction processes (0: one per core), as for every command.",
+    help=JOBS_HELP,
 )
 @table_opts
 def tune(

@@ -199,7 +199,17 @@ class ProcessRunner:
 
 
 def make_runner(jobs: int | None = 1) -> Runner:
-    """SerialRunner for jobs == 1, else a ProcessRunner (jobs None or 0: one worker per core)."""
+    """SerialRunner for one job, else a ProcessRunner of ``jobs`` workers (None or 0: one per core this
+    process may use, :func:`usable_cores`; on a single core that is the SerialRunner too)."""
+    jobs = jobs or usable_cores()
     if jobs == 1:
         return SerialRunner()
-    return ProcessRunner(jobs or None)
+    return ProcessRunner(jobs)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it, else the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
