@@ -18,13 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lanl.cv.runs import DEFAULT_RUNS
 from lanl.data.cache import SignalCache
 from lanl.data.ingest import IngestResult, ingest
 from lanl.errors import LanlError
 from lanl.features.runners import Runner, make_runner
-from lanl.features.store import DEFAULT_ROOT, FeatureStore
-from lanl.kaggle.submit import DEFAULT_DIR as DEFAULT_SUBMISSIONS
+from lanl.features.store import FeatureStore
+from lanl.fsutil import FEATURES_DIR, RUNS_DIR, SUBMISSIONS_DIR
 
 
 @dataclass
@@ -33,9 +32,9 @@ class Workspace:
     and the number of feature processes (0: one per core)."""
 
     cache: SignalCache | None = None
-    runs: Path = Path(DEFAULT_RUNS)
-    features: Path = DEFAULT_ROOT
-    submissions: Path = DEFAULT_SUBMISSIONS
+    runs: Path = RUNS_DIR
+    features: Path = FEATURES_DIR
+    submissions: Path = SUBMISSIONS_DIR
     jobs: int = 1
     data: Path | None = None  # the data folder the cache was made from, as given (recorded in run configs)
     ingest: IngestResult | None = None  # what opening the data did (None: the cache was opened as it was)
@@ -64,9 +63,9 @@ class Workspace:
         folders default to runs/, features/ and submissions/ under ``root``."""
         root = Path(root)
         folders = {
-            "runs": Path(runs) if runs is not None else root / DEFAULT_RUNS,
-            "features": Path(features) if features is not None else root / DEFAULT_ROOT,
-            "submissions": Path(submissions) if submissions is not None else root / DEFAULT_SUBMISSIONS,
+            "runs": Path(runs) if runs is not None else root / RUNS_DIR,
+            "features": Path(features) if features is not None else root / FEATURES_DIR,
+            "submissions": Path(submissions) if submissions is not None else root / SUBMISSIONS_DIR,
         }
         if data is None:
             cache = SignalCache.open(cache_dir) if cache_dir is not None else None
