@@ -184,3 +184,22 @@ def test_a_net_is_repeatable_at_a_fixed_thread_count():
     first = make_model("cnn", params).fit(X, y).predict(X)
     again = make_model("cnn", params).fit(X, y).predict(X)
     np.testing.assert_array_equal(first, again)
+
+
+def test_cnn_inputs_too_big_to_prepare_once_give_the_same_fit(monkeypatch):
+    """Above PREPARE_BYTES the CNN prepares each batch when fetched, with each window's median computed once
+    per fit (not once per epoch): the same net and predictions as preparing everything up front."""
+    from lanl.models import cnn
+
+    X, y = windows(40, 2_000)
+    params = {**TINY_CNN, "epochs": 3}
+    whole = make_model("cnn", params).fit(X, y).predict(X)
+    counted = []
+    medians = cnn._medians
+    monkeypatch.setattr(cnn, "_medians", lambda block: counted.append(len(block)) or medians(block))
+    monkeypatch.setattr(cnn, "PREPARE_BYTES", 0)
+    batched = make_model("cnn", params).fit(X, y)
+    fit_rows = sum(counted)
+    np.testing.assert_array_equal(batched.predict(X), whole)
+    # the scale's sample (all 40 rows here) and each window once; per batch it would be 40 + 3 epochs x 40
+    assert fit_rows <= 2 * len(X)

@@ -67,26 +67,37 @@ class CNNRegressor(TorchRegressor):
             )
 
     def _fetcher(self, X, device: torch.device):
-        """Row indices -> prepared batch; inputs up to PREPARE_BYTES are prepared once, larger ones per batch."""
+        """Row indices -> prepared batch; inputs up to PREPARE_BYTES are prepared once, larger ones per batch
+        with each window's median computed once (the median is most of a window's preparation, and a fit
+        fetches every training window once per epoch): the same numbers either way."""
+        blocks = [np.arange(lo, min(lo + 256, len(X))) for lo in range(0, len(X), 256)]
         if len(X) * self.length_ * 4 <= PREPARE_BYTES:
-            parts = [
-                self._prepare(take(X, np.arange(lo, min(lo + 256, len(X))))) for lo in range(0, len(X), 256)
-            ]
-            prepared = torch.from_numpy(np.concatenate(parts))
+            prepared = torch.from_numpy(np.concatenate([self._prepare(take(X, rows)) for rows in blocks]))
             return lambda idx: prepared[idx].to(device)
-        return lambda idx: torch.from_numpy(self._prepare(take(X, idx))).to(device)
+        medians = np.concatenate([_medians(np.asarray(take(X, rows), np.float32)) for rows in blocks])
+        return lambda idx: torch.from_numpy(self._prepare(take(X, idx), medians[idx])).to(device)
 
-    def _prepare(self, rows) -> np.ndarray:
-        x = _centred(np.asarray(rows)) / np.float32(self.scale_)
-        return np.sign(x) * np.log1p(np.abs(x))
+    def _prepare(self, rows, medians: np.ndarray | None = None) -> np.ndarray:
+        """sign(x) log1p(|x|) of the centred, scaled windows, in float32 and in place where it can be (the
+        same numbers as the three-array formula, in fewer passes over the batch)."""
+        x = _centred(np.asarray(rows), medians)
+        x /= np.float32(self.scale_)
+        y = np.log1p(np.abs(x))
+        return np.copysign(y, x, out=y)
 
     def _build_net(self) -> nn.Module:
         return SignalCNN(self.channels, self.frame, self.front_kernel, self.depth, self.head, self.crop)
 
 
-def _centred(block: np.ndarray) -> np.ndarray:
+def _centred(block: np.ndarray, medians: np.ndarray | None = None) -> np.ndarray:
+    """Each window minus its median (``medians``: computed already, by :func:`_medians`)."""
     block = block.astype(np.float32)
-    return block - np.median(block, axis=1, keepdims=True)
+    return block - (_medians(block) if medians is None else medians)[:, None]
+
+
+def _medians(block: np.ndarray) -> np.ndarray:
+    """Each float32 window's median (float32)."""
+    return np.median(block, axis=1)
 
 
 class SignalCNN(nn.Module):
