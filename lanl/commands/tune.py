@@ -15,8 +15,7 @@ from lanl.commands._options import (
     table_opts,
 )
 from lanl.cv.folds import SCHEMES
-from lanl.models import MODEL_KINDS
-from lanl.models.stacker import METHODS
+from lanl.models import MODEL_KINDS, STACK_METHODS
 
 
 @click.command()
@@ -122,7 +121,7 @@ def _num(value) -> str:
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--method",
-    type=click.Choice(list(METHODS)),
+    type=click.Choice(list(STACK_METHODS)),
     default="blend",
     show_default=True,
     help="blend: non-negative weights summing to 1 minimising OOF MAE; mean: the plain average; linear: "

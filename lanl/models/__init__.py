@@ -44,6 +44,8 @@ _CLASSES = {
 }
 MODEL_KINDS = tuple(_CLASSES)
 _LEVEL2 = ("lanl.models.stacker", "Stacker")  # kind "stack": what lanl.cv.stack fits, loaded like any model
+# the level-2 Stacker's methods, here so that the CLI's choices do not import scikit-learn
+STACK_METHODS = ("blend", "mean", "linear", "ridge", "lgbm")
 SUFFIX = {
     "lgbm": ".json",
     "cnn": ".pt",

@@ -23,9 +23,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from lanl.errors import LanlError
 from lanl.fsutil import write_text_atomic
+from lanl.models import STACK_METHODS
 from lanl.models.base import Range, at_least, check_weight, check_xy, get_params_json, one_of
 
-METHODS = ("blend", "mean", "linear", "ridge", "lgbm")
+METHODS = STACK_METHODS
 LGBM_LEVEL2 = {
     "objective": "mae",
     "learning_rate": 0.05,
