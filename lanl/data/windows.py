@@ -47,6 +47,17 @@ class WindowsRef:
             length,
         )
 
+    @classmethod
+    def blocks(
+        cls, cache: SignalCache, table: pd.DataFrame, batch: int, length: int | None, location: str
+    ) -> list[tuple[slice, WindowsRef]]:
+        """``table``'s rows ``batch`` at a time, each block with its reference, read from ``location`` (where a
+        runner's workers read the cache): the tasks of the extractors."""
+        fingerprint, starts = cache.fingerprint, table["start"].to_numpy(np.int64)
+        ids = tuple(str(s) for s in table["seg_id"])
+        rows = [slice(a, min(a + batch, len(table))) for a in range(0, len(table), batch)]
+        return [(r, cls(str(location), fingerprint, ids[r], starts[r], length)) for r in rows]
+
     def at(self, location: str) -> WindowsRef:
         """The same windows, read from a copy of the cache at ``location``."""
         return replace(self, location=str(location))

@@ -282,14 +282,15 @@ def extract_segments(
     (seg_id, start, cycle, label) followed by the feature columns, in table order."""
     fs, runner = load(feature_set), runner or SerialRunner()
     table = table.reset_index(drop=True)
-    location = runner.cache_location(cache)
-    spans = [(i, min(i + batch, len(table))) for i in range(0, len(table), batch)]
-    tasks = (WindowsRef.of(cache, table.iloc[a:b], length).at(location) for a, b in spans)
+    blocks = WindowsRef.blocks(cache, table, batch, length, runner.cache_location(cache))
+    tasks = (ref for _, ref in blocks)
     out = np.empty((len(table), len(fs.features)))
     with progress(total=len(table), desc=desc, unit="seg") as bar:
-        for (a, b), values in zip(spans, runner.map(functools.partial(features_of, fs), tasks), strict=True):
-            out[a:b] = values
-            bar.update(b - a)
+        for (rows, _), values in zip(
+            blocks, runner.map(functools.partial(features_of, fs), tasks), strict=True
+        ):
+            out[rows] = values
+            bar.update(rows.stop - rows.start)
     features = pd.DataFrame(out, columns=fs.columns)
     return pd.concat([table[KEY_COLUMNS], features], axis=1)
 

@@ -114,11 +114,8 @@ def extract_tsfresh_segments(
 ) -> pd.DataFrame:
     """The key columns of ``table`` followed by ``tset``'s tsfresh columns, block by block."""
     runner, table = runner or SerialRunner(), table.reset_index(drop=True)
-    location = runner.cache_location(cache)
-    tasks = (
-        WindowsRef.of(cache, table.iloc[i : i + batch], length).at(location)
-        for i in range(0, len(table), batch)
-    )
+    blocks = WindowsRef.blocks(cache, table, batch, length, runner.cache_location(cache))
+    tasks = (ref for _, ref in blocks)
     parts = []
     with progress(total=len(table), desc=tset.name, unit="seg") as bar:
         for part in runner.map(partial(tsfresh_of, tset), tasks):

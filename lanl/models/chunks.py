@@ -61,11 +61,9 @@ def chunk_sequences(
     ``cache``, ``BATCH`` windows per task in the runner's workers (the same values with any runner)."""
 
     fs, runner = feature_set_from_dict(CHUNK_SET), runner or SerialRunner()
-    location = runner.cache_location(cache)
-    spans = [(i, min(i + BATCH, len(table))) for i in range(0, len(table), BATCH)]
-    tasks = (WindowsRef.of(cache, table.iloc[a:b], length).at(location) for a, b in spans)
-    blocks = runner.map(partial(chunks_of, chunk, fs), tasks)
-    parts = list(progress(blocks, total=len(spans), desc="chunk features", unit="block"))
+    blocks = WindowsRef.blocks(cache, table, BATCH, length, runner.cache_location(cache))
+    results = runner.map(partial(chunks_of, chunk, fs), (ref for _, ref in blocks))
+    parts = list(progress(results, total=len(blocks), desc="chunk features", unit="block"))
     return np.concatenate(parts).astype(np.float32)
 
 
