@@ -170,17 +170,19 @@ def run(
 
 
 def ensure_synthetic(folder: Path, seed: int) -> Path:
-    """Generate the default synthetic dataset into ``folder`` unless one with this seed is already there."""
+    """Generate the default synthetic dataset into ``folder`` unless one with this seed and the default model
+    is already there (one written by an earlier generator is replaced)."""
     from lanl.data import synth
 
     info_file = folder / "synth_info.json"
     if info_file.exists():
         try:
-            if json.loads(info_file.read_text()).get("seed") == seed:
+            info = json.loads(info_file.read_text())
+            if info.get("seed") == seed and info.get("model", "v1") == synth.DEFAULT_MODEL:
                 return folder
         except ValueError:
             pass
-    click.echo(f"generating the synthetic dataset in {folder} (seed {seed})")
+    click.echo(f"generating the synthetic dataset in {folder} (seed {seed}, model {synth.DEFAULT_MODEL})")
     synth.generate(folder, seed=seed)
     return folder
 

@@ -6,8 +6,9 @@ import time
 
 import click
 
-# Sizes are repeated here (not imported) so that ``lanl --help`` does not import numpy and numba.
+# Sizes and presets are repeated here (not imported) so that ``lanl --help`` does not import numpy and numba.
 _ROWS, _CYCLES, _TEST_SEGMENTS = 24_000_000, 8, 64
+_MODELS, _DEFAULT_MODEL = ("v2", "v1"), "v2"
 
 
 @click.command(name="synth")
@@ -41,13 +42,22 @@ _ROWS, _CYCLES, _TEST_SEGMENTS = 24_000_000, 8, 64
     default=None,
     help="A Kaggle sample_submission.csv whose seg_ids (in file order) name the test segments.",
 )
-def synth(out, seed, rows, cycles, test_segments, sample_submission):
+@click.option(
+    "--model",
+    type=click.Choice(_MODELS),
+    default=_DEFAULT_MODEL,
+    show_default=True,
+    help="The generator's calibration: v2 (real train windows and test segments: spectra, tails, label trend; "
+    "at --rows 629145480 --cycles 17 the real cycle layout) or v1 (the first one, which earlier figures used).",
+)
+def synth(out, seed, rows, cycles, test_segments, sample_submission, model):
     """Write a synthetic LANL dataset to OUT: train.csv, test/seg_*.csv, sample_submission.csv.
 
     The signal mimics the lab: stick-slip cycles of 7-16 s, 4,096-sample blocks with recording gaps, int16
-    noise around 4.5 with precursor bursts that grow towards each failure, and a large burst at failure.
-    OUT/synth_info.json records the seed, the sizes and the first row of each cycle. OUT is replaced whole
-    and atomically; it must be absent, empty, or an earlier synthetic dataset.
+    signal around 4.5: an instrument floor, resonances excited by acoustic-emission events that grow towards
+    each failure (with the real spectra), and a large burst ~0.3 s before each failure.
+    OUT/synth_info.json records the seed, the model, the sizes and the first row of each cycle. OUT is replaced
+    whole and atomically; it must be absent, empty, or an earlier synthetic dataset.
     """
     from lanl.data.synth import generate
 
@@ -59,10 +69,11 @@ def synth(out, seed, rows, cycles, test_segments, sample_submission):
         cycles=cycles,
         test_segments=test_segments,
         sample_submission=sample_submission,
+        model=model,
     )
     click.echo(
         f"wrote {info.out_dir}: train.csv ({info.rows:,} rows, {info.cycles} cycles), "
-        f"{info.test_segments:,} test segments in {time.perf_counter() - t0:.1f} s"
+        f"{info.test_segments:,} test segments (model {info.model}) in {time.perf_counter() - t0:.1f} s"
     )
 
 

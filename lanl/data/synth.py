@@ -20,9 +20,51 @@ recording gap (as in the real file, where row 5,656,573 reads 0.000795 and the n
 block boundary. The first cycle starts mid-cycle (``S_0 = f_0 T_0``, ``f_0 ~ U(0.15, 0.5)``; the real file starts
 at 1.469 s) and the last one ends before its failure (``S_K = f_K T_K``, ``f_K ~ U(0.5, 0.9)``).
 
-Signal
-------
+Full size
+---------
+With a model that asks for it (v2) and the real sizes (``rows=629_145_480``, ``cycles=17``, 150,000-row
+segments), the cycles are the real train.csv's: they start at the 16 real quake rows, last the real cycle lengths
+(:mod:`lanl.data.real`), the first row reads time_to_failure ~1.469 s and the last ~9.76 s, and the gaps come out
+at the lab's ~1.06e-3 s.
+
+Signal (model v2, the default)
+------------------------------
 With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sample is::
+
+    x = clip(rint(level_c + d(t) + o_k + floor_sd f(t) + a_c (s(t) + Q(t)) q(t) + a_c (E(t) + F(t)) v(t)))
+
+* ``level_c``, ``d(t)``, ``a_c``: as in v1 below; ``o_k ~ N(0, block_sd)``: a level offset per recording block
+  of 4,096 rows (the real block means scatter by ~0.2);
+* ``f``, ``q``, ``v``: unit-variance noises with the three spectra measured on the real signal
+  (:mod:`lanl.data.real`; white noise through ``FIR_TAPS``-tap filters, :func:`measured_filters`): the
+  instrument floor (the same in every real window, quiet or active), the resonances of a quiet window, and
+  what activity adds (the lower resonances, periods 20-50 samples, more than the quiet ones);
+* ``Q(t)``: the quiet background is impulsive, not a steady noise (the real windows just after a quake have a
+  kurtosis of ~40): Poisson events at ``quiet_rate`` per row times ``(1 + noise_rise (u - 1/2)) exp(m_s(t))``,
+  Pareto amplitudes ``(quiet_min, quiet_alpha, capped at quiet_max)`` decaying over ``quiet_decay`` rows;
+  ``s(t)`` an optional steady part (``noise_sd``, v1's background);
+* ``E(t)``: the acoustic-emission events of v1 (rate ``lambda(u)`` growing towards failure), now exciting the
+  active spectrum, and the rare large ones (``foreshock_rate`` per row, ``U(foreshock_amp)``): the real file has
+  ~18 windows with ``|x| > 1000`` besides the quakes';
+* ``F(t)``: the failure burst at time_to_failure ``U(burst_ttf)`` ~0.3 s (where the real spikes are, 3,000-5,500
+  counts, not at the quake itself); after it the event rate fades with e-folding ``burst_quiet_s`` seconds of
+  time_to_failure: the real signal in the last hundredths of a second before a quake is as quiet as just after
+  it (std ~3.5).
+
+So a window's spectral shape follows its activity, and its activity the label: the spectral statistics (lag-1
+autocorrelation, low-frequency share, centroid, the 1st place's MFCC means) vary across windows and with
+time_to_failure as the real ones do. Test segments: with ``test_burst_windows`` (the real windows per cycle,
+262), a test cycle's failure-burst window is drawn with probability ``windows in the cycle / 262``, so the share
+of burst-dominated test segments stays the real one (<1%) at every size.
+
+Calibration: ``python3 benchmarks/calibrate_synth.py`` compares, statistic by statistic (percentiles, KS
+distance, Spearman r with time_to_failure) and with an adversarial classifier, synthetic windows with the 4,194
+real train windows (tables with labels), the 33 raw real windows around the quakes and the real test
+segments; ``python3 benchmarks/fit_synth.py`` searched the event and activity constants of ``V2`` against them.
+
+Signal (model v1)
+-----------------
+``signal_model("v1")`` (``lanl synth --model v1``) writes the first generator's bytes. The sample is::
 
     x = clip(rint(level_c + d(t) + a_c (s(t) + E(t) + F(t)) b(t)), -32768, 32767)
 
@@ -30,9 +72,9 @@ With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sam
   test set averages 4.15, train ~4.5); ``d(t)`` a slow drift, piecewise linear through ``N(0, drift_sd)`` knots
   every ``knot_rows`` rows;
 * ``a_c ~ logN(0, amp_sd)``: the cycle's gain (sensor coupling varies from cycle to cycle);
-* ``b(t)``: unit-variance coloured noise matching the real spectrum: a sharp resonance at period 15.9 samples,
-  a broad one at period 28 with a zero at DC (see :func:`resonance`) and white noise, in shares
-  ``sharp_share``, ``broad_share`` and the rest;
+* ``b(t)``: unit-variance coloured noise: a sharp resonance at period 15.9 samples, a broad one at period 28
+  with a zero at DC (see :func:`resonance`) and white noise, in shares ``sharp_share``, ``broad_share`` and the
+  rest: every segment has nearly the same spectral shape;
 * ``s(t) = noise_sd (1 + noise_rise (u - 1/2)) exp(m_s(t))``: the background level, slowly rising towards
   failure, ``m_s`` a slow knot noise of sd ``noise_mod_sd``;
 * ``E(t)``: the envelope of acoustic-emission events, Poisson in time with rate per row
@@ -40,17 +82,12 @@ With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sam
   (mean ``event_rate A_c`` over a cycle; ``A_c ~ logN(0, activity_sd)`` and the knot noise ``m_e`` of sd
   ``rate_mod_sd`` make the precursor noisy, so no single feature reads the label off), each event a jump of
   Pareto amplitude (``P(A > a) = (event_min / a)^event_alpha``, capped at ``event_max``) decaying as
-  ``exp(-t / event_decay)``: bursts of the same coloured noise, more and more of them as failure approaches;
-* ``F(t)``: the failure burst, an envelope jump of ``U(failure_amp)`` (``|x|`` in the thousands, clipped to int16
-  like the real spikes) decaying over ``failure_decay`` rows, ``failure_before_rows`` rows before each failure.
+  ``exp(-t / event_decay)``;
+* ``F(t)``: the failure burst, an envelope jump of ``U(failure_amp)`` decaying over ``failure_decay`` rows,
+  ``failure_before_rows`` rows before each failure.
 
-Calibration (``python3 benchmarks/calibrate_synth.py``, against 48 real test segments): the 5/50/95th
-percentiles across segments of mean, std, kurtosis, q05, q95 and max|x| sit close to the real ones, the
-spectrum matches in broad bands (peak at period ~16 samples, most power at periods 15-50), and over
-non-overlapping train windows the best simple features (count of |x - median| > 10, quantiles of the rolling
-std, q05, q95) correlate with the label at |r| ~0.6-0.7 (seeds 0-6), as on the real data, not ~0.95. One known
-difference: cycles are ~20 segments long here against ~260 in the lab, so ~2-5% of segments hold a failure
-spike (|x| > 1000) against 0.76% of the real test set.
+v1 was calibrated on 7 amplitude statistics of the 48 real test segments; issue 18 measured where it falls short
+(no spectral variation, ~5% burst-dominated test segments, a label easier to read than the real one).
 
 Cycles are simulated in chunks of ``CHUNK_ROWS`` with the filter states carried over, so memory is bounded and
 the output does not depend on anything but the arguments. Test segments are cut from extra held-out cycles
@@ -65,15 +102,17 @@ sample_submission.csv take ~65 s (394M test rows).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
+from scipy.signal import firwin2, lfilter, oaconvolve
 
+from lanl.data import real
 from lanl.data.csvformat import format_signal_rows, format_train_rows
 from lanl.data.layout import Source, read_sample_submission
 from lanl.data.segments import SEGMENT_LENGTH
@@ -93,6 +132,7 @@ LAST_FRACTION = (0.5, 0.9)
 CHUNK_ROWS = 1 << 20
 BIN_ROWS = 1024
 TEST_POOL = 1.25
+FIR_TAPS = 1023  # the measured spectra's filters: resolution ~1/1000 cycles per sample, the resonances' width
 INFO_VERSION = 1
 
 _STREAM_PLAN, _STREAM_TRAIN, _STREAM_TEST, _STREAM_IDS, _STREAM_WINDOWS = 0, 1, 2, 3, 4
@@ -130,6 +170,69 @@ class SignalModel:
     failure_amp: tuple[float, float] = (500.0, 2000.0)
     failure_decay: float = 3000.0
     failure_before_rows: tuple[int, int] = (7_500, 90_000)
+    # v2 (calibrated on the real labelled train data); the v1 preset leaves them off
+    spectrum: str = "resonances"
+    floor_sd: float = 0.0
+    quiet_rate: float = 0.0
+    quiet_min: float = 4.5
+    quiet_alpha: float = 2.0
+    quiet_max: float = 400.0
+    quiet_decay: float = 100.0
+    block_sd: float = 0.0
+    burst_ttf: tuple[float, float] | None = None
+    burst_quiet_s: float = 0.0
+    foreshock_rate: float = 0.0
+    foreshock_amp: tuple[float, float] = (200.0, 800.0)
+    foreshock_decay: float = 3000.0
+    real_layout: bool = False
+    test_burst_windows: float = 0.0
+
+
+V1 = SignalModel()
+V2 = replace(
+    V1,
+    spectrum="measured",
+    level=4.52,
+    noise_sd=0.0,
+    floor_sd=2.51,
+    quiet_rate=1e-3,
+    quiet_max=100.0,
+    event_rate=7e-4,
+    event_min=7.5,
+    event_alpha=2.3,
+    event_max=200.0,
+    activity_sd=0.3,
+    rate_mod_sd=0.75,
+    rate_floor=0.15,
+    rate_power=1.2,
+    block_sd=0.25,
+    burst_ttf=(0.27, 0.32),
+    burst_quiet_s=0.08,
+    failure_amp=(800.0, 1400.0),
+    failure_decay=4000.0,
+    foreshock_rate=2.9e-8,
+    real_layout=True,
+    test_burst_windows=262.0,
+)
+MODELS = {"v1": V1, "v2": V2}
+DEFAULT_MODEL = "v2"
+
+
+def signal_model(name: str = "default") -> SignalModel:
+    """A named preset of the generator's constants: ``v1`` (the first calibration, on 48 real test segments),
+    ``v2`` (calibrated on the real labelled train windows and the real test segments), ``default`` (v2)."""
+    return resolve_model(name)[1]
+
+
+def resolve_model(model: SignalModel | str | None) -> tuple[str, SignalModel]:
+    """(name, constants) of a preset name, ``None`` (the default preset) or a ``SignalModel`` (named after the
+    preset it equals, else ``custom``)."""
+    if isinstance(model, SignalModel):
+        return next((k for k, v in MODELS.items() if v == model), "custom"), model
+    key = DEFAULT_MODEL if model in (None, "default") else model
+    if key not in MODELS:
+        raise LanlError(f"unknown synthetic signal model {model!r}: choose from default, {', '.join(MODELS)}")
+    return key, MODELS[key]
 
 
 @dataclass(frozen=True)
@@ -168,6 +271,7 @@ class SynthInfo:
     cycle_starts: np.ndarray
     test_ids: tuple[str, ...]
     cycle_durations: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    model: str = DEFAULT_MODEL
 
     @property
     def train_csv(self) -> Path:
@@ -195,6 +299,7 @@ class SynthInfo:
             "segment_length": self.segment_length,
             "cycle_starts": [int(s) for s in self.cycle_starts],
             "cycle_durations_s": [float(d) for d in self.cycle_durations],
+            "model": self.model,
             "test_ids": list(self.test_ids),
             "block": BLOCK,
             "sample_dt": SAMPLE_DT,
@@ -220,6 +325,7 @@ class SynthInfo:
             cycle_starts=np.asarray(d["cycle_starts"], dtype=np.int64),
             test_ids=tuple(d["test_ids"]),
             cycle_durations=np.asarray(d["cycle_durations_s"], dtype=np.float64),
+            model=d.get("model", "v1"),  # written before v2: the first generator
         )
 
 
@@ -287,7 +393,11 @@ def _cycle_plan(seed: int, stream: int, lay: _Layout, level: float, model: Signa
     rng = _rng(seed, _PARAMS + stream, lay.index)
     ttf_first, gap = _clock(lay, rng)
     burst_row, burst_amp = -1, 0.0
-    if lay.failure:
+    if lay.failure and model.burst_ttf is not None:
+        # the row where time_to_failure reads ~burst_ttf (the average fall per row includes the gaps)
+        at = (ttf_first - rng.uniform(*model.burst_ttf)) / (SAMPLE_DT + gap / BLOCK)
+        burst_row, burst_amp = int(np.clip(at, 0, lay.rows - 1)), float(rng.uniform(*model.failure_amp))
+    elif lay.failure:
         before = int(rng.integers(*model.failure_before_rows))
         burst_row, burst_amp = max(0, lay.rows - 1 - before), float(rng.uniform(*model.failure_amp))
     return CyclePlan(
@@ -308,22 +418,46 @@ def _cycle_plan(seed: int, stream: int, lay: _Layout, level: float, model: Signa
     )
 
 
+def is_real_layout(rows: int, cycles: int, segment_length: int, model: SignalModel) -> bool:
+    """Whether ``plan_train`` lays out the real train.csv's 17 cycles (full size, a model with ``real_layout``)."""
+    full = (rows, cycles, segment_length) == (real.REAL_ROWS, len(real.REAL_QUAKE_ROWS) + 1, SEGMENT_LENGTH)
+    return model.real_layout and full
+
+
+def _real_layout(durations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(starts, durations, spans, head) of the real train.csv: the cycles start at the real quake rows and last
+    the real cycle lengths; the first is recorded from time_to_failure 1.4691 s (its full length, unknown, is
+    the drawn one), the last for as long as its rows take at the other cycles' rows per second."""
+    starts = np.array((0, *real.REAL_QUAKE_ROWS), dtype=np.int64)
+    rows = np.diff(np.append(starts, real.REAL_ROWS))
+    durations = np.array((max(durations[0], real.REAL_FIRST_TTF), *real.REAL_CYCLE_SECONDS))
+    spans = durations.copy()
+    spans[0] = real.REAL_FIRST_TTF
+    spans[-1] = rows[-1] * sum(real.REAL_CYCLE_SECONDS[:-1]) / rows[1:-1].sum()
+    return starts, durations, spans, int(starts[1] % BLOCK)
+
+
 def plan_train(seed: int, rows: int, cycles: int, segment_length: int, model: SignalModel) -> list[CyclePlan]:
-    """The train cycles: durations, a partial first and last cycle, rows per cycle on block boundaries."""
+    """The train cycles: durations, a partial first and last cycle, rows per cycle on block boundaries (at full
+    size, with a model that asks for it, the real train.csv's cycles: see :func:`_real_layout`)."""
     rng = _rng(seed, _STREAM_PLAN)
     durations = rng.uniform(*CYCLE_SECONDS, cycles)
     fraction = np.ones(cycles)
     fraction[0] = rng.uniform(*FIRST_FRACTION)
     fraction[-1] = rng.uniform(*LAST_FRACTION)
     head = int(rng.integers(1, BLOCK + 1))
-    starts = _split_rows(rows, durations * fraction, head, segment_length)
+    spans = durations * fraction
+    if is_real_layout(rows, cycles, segment_length, model):
+        starts, durations, spans, head = _real_layout(durations)
+    else:
+        starts = _split_rows(rows, spans, head, segment_length)
     ends = np.append(starts[1:], rows)
     layouts = [
         _Layout(
             index=c,
             start=int(starts[c]),
             rows=int(ends[c] - starts[c]),
-            span=float(durations[c] * fraction[c]),
+            span=float(spans[c]),
             duration=float(durations[c]),
             block_offset=(BLOCK - head) % BLOCK if c == 0 else 0,
             failure=c < cycles - 1,
@@ -336,7 +470,8 @@ def plan_train(seed: int, rows: int, cycles: int, segment_length: int, model: Si
 def plan_test(
     seed: int, rows_per_second: float, n_windows: int, segment_length: int, model: SignalModel
 ) -> list[CyclePlan]:
-    """Held-out full cycles, at train's rows per second, until they hold ``TEST_POOL * n_windows`` windows."""
+    """Held-out full cycles, at train's rows per second, until they hold ``TEST_POOL * n_windows`` windows
+    (not counting the failure-burst window that :func:`_pick_windows` may leave out)."""
     rng = _rng(seed, _STREAM_PLAN, 1)
     plans: list[CyclePlan] = []
     windows = 0
@@ -345,7 +480,7 @@ def plan_test(
         rows = max(int(rows_per_second * duration) // BLOCK * BLOCK, segment_length + BLOCK)
         lay = _Layout(len(plans), 0, rows, duration, duration, 0, True)
         plans.append(_cycle_plan(seed, _STREAM_TEST, lay, model.level + model.test_level_shift, model))
-        windows += rows // segment_length
+        windows += rows // segment_length - (1 if model.test_burst_windows > 0 else 0)
     return plans
 
 
@@ -387,6 +522,10 @@ class _State:
     broad: np.ndarray = field(default_factory=lambda: np.zeros(2))
     event: np.ndarray = field(default_factory=lambda: np.zeros(1))
     burst: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    foreshock: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    quiet: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    tails: np.ndarray = field(default_factory=lambda: np.zeros((3, FIR_TAPS - 1)))  # measured filters' inputs
+    blocks: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the cycle's level offset per block
 
 
 def _knots(rng: np.random.Generator, rows: int, model: SignalModel) -> np.ndarray:
@@ -419,6 +558,28 @@ def _background(rng: np.random.Generator, model: SignalModel, n: int, st: _State
     return sharp + broad + white
 
 
+@functools.cache
+def measured_filters() -> np.ndarray:
+    """(3, FIR_TAPS) unit-variance FIR filters (``sum h^2 = 1``) whose power responses follow the floor, quiet
+    and active spectra of :mod:`lanl.data.real` (frequency sampling, ``scipy.signal.firwin2``)."""
+    edges = np.asarray(real.SPECTRUM_EDGES)
+    freq = np.r_[0.0, (edges[1:] + edges[:-1]) / 2, 0.5]
+    rows = []
+    for shape in (real.SPECTRUM_FLOOR, real.SPECTRUM_QUIET, real.SPECTRUM_ACTIVE):
+        v = np.asarray(shape, dtype=np.float64)
+        h = firwin2(FIR_TAPS, freq, np.sqrt(np.r_[v[0], v, v[-1]]), fs=1.0)
+        rows.append(h / math.sqrt(float(h @ h)))
+    return np.array(rows)
+
+
+def _measured_noise(rng: np.random.Generator, n: int, st: _State) -> np.ndarray:
+    """(3, n) unit-variance noises with the floor, quiet and active spectra: white noise through
+    :func:`measured_filters`, each filter's last ``FIR_TAPS - 1`` inputs carried to the next chunk."""
+    z = np.concatenate([st.tails, rng.standard_normal((3, n))], axis=1)
+    st.tails = z[:, n:]
+    return oaconvolve(z, measured_filters(), mode="valid", axes=1)
+
+
 def _decay(tau: float) -> np.ndarray:
     """``lfilter`` denominator of an exponential envelope ``E_t = exp(-1 / tau) E_{t-1} + kick_t``."""
     return np.array([1.0, -math.exp(-1 / tau)])
@@ -435,6 +596,32 @@ def _events(rng: np.random.Generator, model: SignalModel, rate: np.ndarray, n: i
     kicks = np.zeros(n)
     np.add.at(kicks, pos, amp)
     out, st.event = lfilter([1.0], _decay(model.event_decay), kicks, zi=st.event)
+    return out
+
+
+def _pareto_envelope(rng, rate: np.ndarray, n: int, lo: float, alpha: float, hi: float, tau: float, zi):
+    """(envelope, filter state) of Poisson events with ``rate`` per row in each ``BIN_ROWS`` bin, at uniform
+    positions in their bin, amplitudes ``min(lo U^(-1/alpha), hi)``, each decaying with e-folding ``tau`` rows."""
+    width = np.minimum(BIN_ROWS, n - np.arange(len(rate)) * BIN_ROWS)
+    counts = rng.poisson(rate * width)
+    pos = np.repeat(np.arange(len(rate)) * BIN_ROWS, counts)
+    pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
+    kicks = np.zeros(n)
+    np.add.at(kicks, pos, np.minimum(lo * rng.random(len(pos)) ** (-1 / alpha), hi))
+    return lfilter([1.0], _decay(tau), kicks, zi=zi)
+
+
+def _foreshocks(rng, model: SignalModel, shape: np.ndarray, n: int, st: _State) -> np.ndarray:
+    """Envelope of the rare large events (the real file has ~18 windows with |x| > 1000 besides the 16 quakes,
+    most of them in the last seconds of a cycle): Poisson with rate ``foreshock_rate`` times the event rate's
+    shape per row, amplitudes ``U(foreshock_amp)``, e-folding ``foreshock_decay`` rows."""
+    width = np.minimum(BIN_ROWS, n - np.arange(len(shape)) * BIN_ROWS)
+    counts = rng.poisson(model.foreshock_rate * shape * width)
+    pos = np.repeat(np.arange(len(shape)) * BIN_ROWS, counts)
+    pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
+    kicks = np.zeros(n)
+    np.add.at(kicks, pos, rng.uniform(*model.foreshock_amp, len(pos)))
+    out, st.foreshock = lfilter([1.0], _decay(model.foreshock_decay), kicks, zi=st.foreshock)
     return out
 
 
@@ -459,9 +646,12 @@ def _chunk(
     n: int,
 ):
     """int16 samples of cycle rows ``j0 .. j0 + n``: ``rint(level + d + a_c (s + E + F) b)`` clipped to int16
-    (the slow envelopes ``level + d``, ``s`` and the event rate are evaluated per ``BIN_ROWS`` bin)."""
+    (the slow envelopes ``level + d``, ``s`` and the event rate are evaluated per ``BIN_ROWS`` bin); with the
+    measured spectra, ``rint(level + d + o + f_sd f + a_c s q + a_c (E + F) v)`` (see the module docstring)."""
     centres = np.minimum(j0 + np.arange(0, n, BIN_ROWS) + BIN_ROWS // 2, plan.rows - 1)
     level, scale, rate = _envelope(plan, model, knots, centres)
+    if model.spectrum == "measured":
+        return _measured_chunk(rng, plan, model, knots, st, j0, n, centres)
     envelope = np.repeat(scale, BIN_ROWS)[:n] + plan.amp * _events(rng, model, rate, n, st)
     burst = _burst(plan, model, j0, n, st)
     if burst is not None:
@@ -470,13 +660,50 @@ def _chunk(
     return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
 
 
+def _measured_chunk(rng, plan: CyclePlan, model: SignalModel, knots, st: _State, j0: int, n: int, centres):
+    """The measured-spectra signal of cycle rows ``j0 .. j0 + n`` (see :func:`_chunk`)."""
+    level, scale, rate = _envelope(plan, model, knots, centres)
+    ttf = ttf_at(plan, centres)
+    u = np.clip(1.0 - ttf / plan.duration, 0.0, 1.0)
+    if plan.burst_row >= 0 and model.burst_quiet_s > 0:  # activity dies down after the failure burst
+        after = ttf_at(plan, np.array([plan.burst_row]))[0] - ttf
+        rate = np.where(after > 0, rate * np.exp(-np.maximum(after, 0.0) / model.burst_quiet_s), rate)
+    mod = (1 + model.noise_rise * (u - 0.5)) * np.exp(
+        np.interp(centres, knots[0], knots[2]) - model.noise_mod_sd**2 / 2
+    )
+    quiet_env, st.quiet = _pareto_envelope(
+        rng, model.quiet_rate * mod, n, model.quiet_min, model.quiet_alpha, model.quiet_max, model.quiet_decay,
+        st.quiet,
+    )  # fmt: skip
+    active_env, st.event = _pareto_envelope(
+        rng, rate, n, model.event_min, model.event_alpha, model.event_max, model.event_decay, st.event
+    )
+    if model.foreshock_rate > 0:
+        active_env += _foreshocks(rng, model, rate / model.event_rate, n, st)
+    burst = _burst(plan, model, j0, n, st)
+    if burst is not None:
+        active_env += burst
+    floor, quiet, active = _measured_noise(rng, n, st)
+    quiet_env += np.repeat(scale / plan.amp, BIN_ROWS)[:n]
+    y = model.floor_sd * floor + plan.amp * (quiet_env * quiet + active_env * active)
+    y += np.repeat(level, BIN_ROWS)[:n]
+    if len(st.blocks):
+        y += st.blocks[(np.arange(j0, j0 + n) + plan.block_offset) // BLOCK]
+    return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
+
+
 def simulate_cycle(plan: CyclePlan, model: SignalModel, seed: int) -> Iterator[np.ndarray]:
-    """The cycle's int16 signal in chunks of ``CHUNK_ROWS`` rows (the filters start from a 4,000-row warm-up,
-    so the first rows look like the rest)."""
+    """The cycle's int16 signal in chunks of ``CHUNK_ROWS`` rows (the filters start from a warm-up, so the first
+    rows look like the rest)."""
     rng = _rng(seed, plan.stream, plan.index)
     knots = _knots(rng, plan.rows, model)
     st = _State()
-    _background(rng, model, 4000, st)
+    if model.spectrum == "measured":
+        st.tails = rng.standard_normal((3, FIR_TAPS - 1))
+        if model.block_sd > 0:
+            st.blocks = rng.normal(0.0, model.block_sd, (plan.rows - 1 + plan.block_offset) // BLOCK + 1)
+    else:
+        _background(rng, model, 4000, st)
     for j0 in range(0, plan.rows, CHUNK_ROWS):
         yield _chunk(rng, plan, model, knots, st, j0, min(CHUNK_ROWS, plan.rows - j0))
 
@@ -486,12 +713,12 @@ def simulate_train(
     rows: int = DEFAULT_ROWS,
     cycles: int = DEFAULT_CYCLES,
     segment_length: int = SEGMENT_LENGTH,
-    model: SignalModel | None = None,
+    model: SignalModel | str | None = None,
 ) -> Iterator[tuple[CyclePlan, np.ndarray, np.ndarray]]:
     """train.csv's content in memory, chunk by chunk: ``(cycle plan, int16 signal, float64 ttf)``.
 
     Exactly what ``generate`` writes (same arguments, same numbers), without the arguments' validation."""
-    model = model or SignalModel()
+    model = resolve_model(model)[1]
     for plan in plan_train(seed, rows, cycles, segment_length, model):
         j0 = 0
         for x in simulate_cycle(plan, model, seed):
@@ -575,13 +802,23 @@ def _write_train(path: Path, plans: list[CyclePlan], model: SignalModel, seed: i
                 bar.update(len(x))
 
 
-def _pick_windows(seed: int, plans: list[CyclePlan], n: int, segment_length: int) -> list[tuple[int, int]]:
-    """``n`` distinct non-overlapping windows ``(cycle, start row)`` of the held-out cycles, in random order."""
+def _pick_windows(
+    seed: int, plans: list[CyclePlan], n: int, segment_length: int, burst_windows: float = 0.0
+) -> list[tuple[int, int]]:
+    """``n`` distinct non-overlapping windows ``(cycle, start row)`` of the held-out cycles, in random order.
+
+    With ``burst_windows`` (the real data's windows per cycle), a window holding its cycle's failure burst stays
+    in the pool with probability ``windows in the cycle / burst_windows``: a scaled-down cycle is shorter than a
+    real one, and would otherwise put its one failure burst in a larger share of the test segments."""
     rng = _rng(seed, _STREAM_WINDOWS)
     pool = []
     for p in plans:
         offset = int(rng.integers(0, p.rows % segment_length + 1))
-        pool += [(p.index, offset + k * segment_length) for k in range((p.rows - offset) // segment_length)]
+        count = (p.rows - offset) // segment_length
+        starts = [offset + k * segment_length for k in range(count)]
+        if burst_windows > 0 and rng.random() >= count / burst_windows:
+            starts = [a for a in starts if not a <= p.burst_row < a + segment_length]
+        pool += [(p.index, a) for a in starts]
     return [pool[i] for i in rng.permutation(len(pool))[:n]]
 
 
@@ -589,7 +826,7 @@ def iter_test_segments(
     seed: int, plans: list[CyclePlan], n: int, segment_length: int, model: SignalModel
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(k, int16 window)`` for the ``n`` test segments (``k``: position in the id list), cycle by cycle."""
-    windows = _pick_windows(seed, plans, n, segment_length)
+    windows = _pick_windows(seed, plans, n, segment_length, model.test_burst_windows)
     for plan in plans:
         mine = [(k, start) for k, (c, start) in enumerate(windows) if c == plan.index]
         if mine:
@@ -604,11 +841,11 @@ def simulate_test(
     cycles: int = DEFAULT_CYCLES,
     test_segments: int = DEFAULT_TEST_SEGMENTS,
     segment_length: int = SEGMENT_LENGTH,
-    model: SignalModel | None = None,
+    model: SignalModel | str | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The test segments ``generate`` writes for these arguments, in memory: ``(k, int16 window)``, where
     ``k`` indexes the ids in segment order (sample_submission order, or the random ids before sorting)."""
-    model = model or SignalModel()
+    model = resolve_model(model)[1]
     train = plan_train(seed, rows, cycles, segment_length, model)
     test = plan_test(seed, rows_per_second(train), test_segments, segment_length, model)
     yield from iter_test_segments(seed, test, test_segments, segment_length, model)
@@ -634,14 +871,14 @@ def generate(
     test_segments: int | None = None,
     sample_submission: str | Path | None = None,
     segment_length: int = SEGMENT_LENGTH,
-    model: SignalModel | None = None,
+    model: SignalModel | str | None = None,
 ) -> SynthInfo:
     """Write a synthetic dataset in the Kaggle layout to ``out_dir`` (replaced whole, atomically).
 
     ``test_segments`` defaults to ``DEFAULT_TEST_SEGMENTS``, or to the row count of ``sample_submission``,
     whose ids are then used in its order (otherwise ids are random ``seg_<6 hex>``, written sorted).
     ``out_dir`` must be absent, empty, or an earlier synthetic dataset. Raises ``LanlError`` on bad arguments."""
-    model = model or SignalModel()
+    model_name, model = resolve_model(model)
     _check_sizes(seed, rows, cycles, test_segments, segment_length)
     ids, given = _test_ids(seed, test_segments, sample_submission)
     out_dir = _check_out_dir(out_dir)
@@ -657,6 +894,7 @@ def generate(
         cycle_starts=np.array([p.start for p in train], dtype=np.int64),
         test_ids=tuple(ids if given else sorted(ids)),
         cycle_durations=np.array([p.duration for p in train]),
+        model=model_name,
     )
     with atomic_dir(out_dir) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; a dataset folder is for reading

@@ -31,15 +31,11 @@ import numpy as np
 import pandas as pd
 
 from lanl.data.layout import Source, read_sample_submission
+from lanl.data.real import REAL_QUAKE_ROWS
 from lanl.data.segments import KEY_COLUMNS, SEGMENT_LENGTH
 from lanl.errors import DataError, LanlError
 
 LABEL_COLUMNS = ("time_to_failure", "label", "target")
-# First train.csv row after each of the 16 laboratory quakes of the competition's train.csv (0-based data rows).
-REAL_QUAKE_ROWS = (
-    5656574, 50085878, 104677356, 138772453, 187641820, 218652630, 245829585, 307838917,
-    338276287, 375377848, 419368880, 461811623, 495800225, 528777115, 585568144, 621985673,
-)  # fmt: skip
 RESET_SECONDS = 1.0  # an upward label step larger than this is a quake; a smaller one is an error
 MAX_ROW = 1 << 40  # far beyond any train.csv (629,145,480 rows), within int64 arithmetic
 MAX_CYCLE = 1 << 31
