@@ -9,6 +9,7 @@ extraction is timed apart (the feature store makes it a one-off).
     python3 benchmarks/bench_models.py                       # data in data/synthetic, runs in a temp folder
     python3 benchmarks/bench_models.py --models lgbm lstm --data /tmp/synth --runs runs/bench
     python3 benchmarks/bench_models.py --models lgbm --zoo   # and the feature-table zoo (bench_zoo.py)
+    python3 benchmarks/bench_models.py --data /tmp/v1 --synth-model v1   # on the first generator's data
 
 ``--zoo`` adds every feature-table kind and their stacks, on the synthetic kernel features and on the real
 33-feature table (``benchmarks/bench_zoo.py``, which also runs alone).
@@ -23,13 +24,13 @@ import time
 from pathlib import Path
 
 
-def prepare_data(data: Path, seed: int) -> float:
-    """Generate (unless present) and ingest the default synthetic dataset; seconds spent."""
+def prepare_data(data: Path, seed: int, model: str) -> float:
+    """Generate (unless present) and ingest the default-size synthetic dataset; seconds spent."""
     from lanl.commands.data import ensure_synthetic
     from lanl.data.ingest import ingest
 
     t = time.perf_counter()
-    ensure_synthetic(data, seed)
+    ensure_synthetic(data, seed, model)
     ingest(data)
     return time.perf_counter() - t
 
@@ -83,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("data/synthetic"))
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic dataset")
+    ap.add_argument("--synth-model", default="default", help="the generator's preset (default v2, or v1)")
     ap.add_argument("--models", nargs="+", default=["lgbm", "cnn", "lstm"], choices=["lgbm", "cnn", "lstm"])
     ap.add_argument("--runs", type=Path, default=None, help="runs folder (default: a temporary one)")
     ap.add_argument("--features-dir", type=Path, default=Path("features"))
@@ -90,7 +92,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("LANL_PROGRESS", "0")
 
-    print(f"data: {args.data} (prepared in {prepare_data(args.data, args.seed):.1f} s)")
+    print(f"data: {args.data} (prepared in {prepare_data(args.data, args.seed, args.synth_model):.1f} s)")
     if "lgbm" in args.models:
         print(f"kernel features: {time_features(args.data, args.features_dir):.1f} s (feature store)")
     with tempfile.TemporaryDirectory() as tmp:

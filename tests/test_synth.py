@@ -437,19 +437,23 @@ def test_cli_model_choices_match_the_module():
 
 
 def test_measured_filters_follow_the_real_spectra():
-    """Each filter's power response, at the centre of every bin holding a tenth of its peak or more, is the
-    measured shape (normalised to unit variance) within 15%."""
+    """Each filter's power response, at the centre of every bin holding a tenth of its peak or more (but the
+    bins next to the split of the active shape, where a finite filter cannot step), is the measured shape
+    (normalised to unit variance) within 15%."""
     from scipy.signal import freqz
 
     edges = np.asarray(real.SPECTRUM_EDGES)
     centres = (edges[1:] + edges[:-1]) / 2
-    shapes = (real.SPECTRUM_FLOOR, real.SPECTRUM_QUIET, real.SPECTRUM_ACTIVE)
-    for h, shape in zip(synth.measured_filters(), shapes, strict=True):
+    shapes = synth.measured_shapes()
+    np.testing.assert_array_equal(shapes["floor"], real.SPECTRUM_FLOOR)
+    np.testing.assert_array_equal(shapes["active low"] + shapes["active high"], real.SPECTRUM_ACTIVE)
+    assert 0.05 < synth.active_low_share() < 0.3
+    for h, v in zip(synth.measured_filters(), shapes.values(), strict=True):
         assert h.shape == (synth.FIR_TAPS,) and np.isclose(h @ h, 1.0)
-        v = np.asarray(shape)
         target = v / (2 * (v * np.diff(edges)).sum())  # unit variance: 2 * integral over 0..0.5 = 1
         _, resp = freqz(h, worN=centres, fs=1.0)
         big = target >= 0.1 * target.max()
+        big[1:-1] &= (target[:-2] > 0) & (target[2:] > 0)  # not the bins at the active shape's split
         np.testing.assert_allclose(np.abs(resp[big]) ** 2, target[big], rtol=0.15)
 
 
@@ -468,10 +472,10 @@ class _Replay:
 
 def test_measured_noise_carries_the_filters_across_chunks():
     """Filtering a chunk at a time (the last FIR_TAPS - 1 inputs carried over) equals filtering in one go."""
-    z = np.random.default_rng(5).standard_normal((3, 70_000))
-    whole = synth._State(tails=np.zeros((3, synth.FIR_TAPS - 1)))
+    z = np.random.default_rng(5).standard_normal((4, 70_000))
+    whole = synth._State(tails=np.zeros((4, synth.FIR_TAPS - 1)))
     one = synth._measured_noise(_Replay(z), 70_000, whole)
-    st, rng = synth._State(tails=np.zeros((3, synth.FIR_TAPS - 1))), _Replay(z)
+    st, rng = synth._State(tails=np.zeros((4, synth.FIR_TAPS - 1))), _Replay(z)
     parts = [synth._measured_noise(rng, n, st) for n in (10_000, 1, 33_333, 26_666)]
     np.testing.assert_allclose(np.concatenate(parts, axis=1), one, atol=1e-9)
     direct = np.array([np.convolve(np.r_[np.zeros(synth.FIR_TAPS - 1), zi], h, "valid") for zi, h in
@@ -614,3 +618,21 @@ def test_bands_hold_for_real_segments_and_synthetic_medians_are_close(synthetic_
     assert 1 / 1.6 < syn_pct.loc[0.5, "kurtosis"] / real_pct.loc[0.5, "kurtosis"] < 1.6
     assert abs(syn_pct.loc[0.5, "lag1"] - real_pct.loc[0.5, "lag1"]) < 0.08
     assert abs(syn_pct.loc[0.5, "mfcc4"] - real_pct.loc[0.5, "mfcc4"]) < 1.5
+
+
+def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(tmp_path, monkeypatch):
+    from lanl.commands.data import ensure_synthetic
+
+    calls = []
+    monkeypatch.setattr(synth, "generate", lambda folder, **kw: calls.append(kw))
+    folder = tmp_path / "synthetic"
+    folder.mkdir()
+    (folder / "synth_info.json").write_text('{"seed": 0}')  # written before v2: the first generator
+    ensure_synthetic(folder, 0)
+    assert calls == [{"seed": 0, "model": "v2"}]
+    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v2"}')
+    ensure_synthetic(folder, 0)
+    assert len(calls) == 1  # reused
+    ensure_synthetic(folder, 0, "v1")
+    ensure_synthetic(folder, 1)
+    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v2"}]

@@ -169,21 +169,22 @@ def run(
     click.echo("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in res.seconds.items()))
 
 
-def ensure_synthetic(folder: Path, seed: int) -> Path:
-    """Generate the default synthetic dataset into ``folder`` unless one with this seed and the default model
-    is already there (one written by an earlier generator is replaced)."""
+def ensure_synthetic(folder: Path, seed: int, model: str = "default") -> Path:
+    """Generate the default-size synthetic dataset into ``folder`` unless one with this seed and generator
+    model (default: the default one) is already there (one written by another model is replaced)."""
     from lanl.data import synth
 
+    name = synth.resolve_model(model)[0]
     info_file = folder / "synth_info.json"
     if info_file.exists():
         try:
             info = json.loads(info_file.read_text())
-            if info.get("seed") == seed and info.get("model", "v1") == synth.DEFAULT_MODEL:
+            if info.get("seed") == seed and info.get("model", "v1") == name:
                 return folder
         except ValueError:
             pass
-    click.echo(f"generating the synthetic dataset in {folder} (seed {seed}, model {synth.DEFAULT_MODEL})")
-    synth.generate(folder, seed=seed)
+    click.echo(f"generating the synthetic dataset in {folder} (seed {seed}, model {name})")
+    synth.generate(folder, seed=seed, model=name)
     return folder
 
 

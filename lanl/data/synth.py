@@ -43,9 +43,14 @@ With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sam
   kurtosis of ~40): Poisson events at ``quiet_rate`` per row times ``(1 + noise_rise (u - 1/2)) exp(m_s(t))``,
   Pareto amplitudes ``(quiet_min, quiet_alpha, capped at quiet_max)`` decaying over ``quiet_decay`` rows;
   ``s(t)`` an optional steady part (``noise_sd``, v1's background);
-* ``E(t)``: the acoustic-emission events of v1 (rate ``lambda(u)`` growing towards failure), now exciting the
-  active spectrum, and the rare large ones (``foreshock_rate`` per row, ``U(foreshock_amp)``): the real file has
-  ~18 windows with ``|x| > 1000`` besides the quakes';
+* ``E(t)``: the acoustic-emission events of v1 (activity ``g = lambda(u) / event_rate`` growing towards failure),
+  now exciting the active spectrum, with activity bringing larger events as well as more of them (rate
+  ``lambda g^-k``, sizes ``g^(k/2)``, ``k = event_size_power``: the variance still follows ``g``, and the real
+  windows' kurtosis rises with their std), and the rare large ones (``foreshock_rate`` per row,
+  ``U(foreshock_amp)``): the real file has ~18 windows with ``|x| > 1000`` besides the quakes';
+* ``v = sqrt(w) k(t) v_low + sqrt(1 - w) v_high``: the active spectrum split at ``LOW_CUT`` = 0.03 cycles/sample,
+  the low resonances' gain ``k(t)`` a slow log-normal (sd ``low_mod_sd``) so their share varies from window to
+  window as in the real test segments (sd of log(low / main band power) 0.46 real, 0.13 without it);
 * ``F(t)``: the failure burst at time_to_failure ``U(burst_ttf)`` ~0.3 s (where the real spikes are, 3,000-5,500
   counts, not at the quake itself); after it the event rate fades with e-folding ``burst_quiet_s`` seconds of
   time_to_failure: the real signal in the last hundredths of a second before a quake is as quiet as just after
@@ -93,11 +98,11 @@ Cycles are simulated in chunks of ``CHUNK_ROWS`` with the filter states carried 
 the output does not depend on anything but the arguments. Test segments are cut from extra held-out cycles
 (never in train.csv) drawn the same way: non-overlapping windows, ``M`` of them picked at random.
 
-Speed (defaults ``rows=24_000_000``, ``cycles=8``, ``test_segments=64``; a 365 MB train.csv): ``generate`` takes
-~5.5 s and ``python3 -m lanl synth DIR`` ~7 s wall on the shared 2-core dev machine (measured under a load
-of ~3), plus ~1.5 s on the very first run to compile the numba formatting kernels (cached afterwards). Most
-of it is the Gaussian draws (~2 s) and the CSV formatting (~2 s). The 2,624 ids of the real
-sample_submission.csv take ~65 s (394M test rows).
+Speed (defaults ``rows=24_000_000``, ``cycles=8``, ``test_segments=64``; a 365 MB train.csv): ``python3 -m lanl
+synth DIR`` ~12 s wall with v2 and ~6.5 s with v1 on the shared 2-core dev machine, plus ~1.5 s on the very first
+run to compile the numba formatting kernels (cached afterwards). v2's extra time is its four measured-spectrum
+filters (FFT overlap-add); the rest is the Gaussian draws and the CSV formatting. Full size (629,145,480 rows, the
+2,624 ids of the real sample_submission.csv): ~6 minutes, 720 MB peak memory.
 """
 
 from __future__ import annotations
@@ -133,6 +138,7 @@ CHUNK_ROWS = 1 << 20
 BIN_ROWS = 1024
 TEST_POOL = 1.25
 FIR_TAPS = 1023  # the measured spectra's filters: resolution ~1/1000 cycles per sample, the resonances' width
+LOW_CUT = 0.03  # cycles/sample: below it, the low resonances whose share of the activity varies (low_mod_sd)
 INFO_VERSION = 1
 
 _STREAM_PLAN, _STREAM_TRAIN, _STREAM_TEST, _STREAM_IDS, _STREAM_WINDOWS = 0, 1, 2, 3, 4
@@ -181,6 +187,8 @@ class SignalModel:
     block_sd: float = 0.0
     burst_ttf: tuple[float, float] | None = None
     burst_quiet_s: float = 0.0
+    low_mod_sd: float = 0.0
+    event_size_power: float = 0.0
     foreshock_rate: float = 0.0
     foreshock_amp: tuple[float, float] = (200.0, 800.0)
     foreshock_decay: float = 3000.0
@@ -196,11 +204,13 @@ V2 = replace(
     noise_sd=0.0,
     floor_sd=2.51,
     quiet_rate=1e-3,
-    quiet_max=100.0,
-    event_rate=7e-4,
+    quiet_max=60.0,
+    event_rate=9e-4,
     event_min=7.5,
     event_alpha=2.3,
-    event_max=200.0,
+    event_max=120.0,
+    event_size_power=0.5,
+    low_mod_sd=0.45,
     activity_sd=0.3,
     rate_mod_sd=0.75,
     rate_floor=0.15,
@@ -524,7 +534,8 @@ class _State:
     burst: np.ndarray = field(default_factory=lambda: np.zeros(1))
     foreshock: np.ndarray = field(default_factory=lambda: np.zeros(1))
     quiet: np.ndarray = field(default_factory=lambda: np.zeros(1))
-    tails: np.ndarray = field(default_factory=lambda: np.zeros((3, FIR_TAPS - 1)))  # measured filters' inputs
+    tails: np.ndarray = field(default_factory=lambda: np.zeros((4, FIR_TAPS - 1)))  # measured filters' inputs
+    low: np.ndarray = field(default_factory=lambda: np.zeros(0))  # knots of the low resonances' log gain
     blocks: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the cycle's level offset per block
 
 
@@ -558,24 +569,44 @@ def _background(rng: np.random.Generator, model: SignalModel, n: int, st: _State
     return sharp + broad + white
 
 
+def measured_shapes() -> dict[str, np.ndarray]:
+    """The binned spectra the measured filters follow: :mod:`lanl.data.real`'s floor and quiet shapes, and its
+    active shape split at ``LOW_CUT`` cycles/sample into the low resonances and the rest."""
+    edges = np.asarray(real.SPECTRUM_EDGES)
+    low = (edges[1:] + edges[:-1]) / 2 < LOW_CUT
+    active = np.asarray(real.SPECTRUM_ACTIVE, dtype=np.float64)
+    return {
+        "floor": np.asarray(real.SPECTRUM_FLOOR, dtype=np.float64),
+        "quiet": np.asarray(real.SPECTRUM_QUIET, dtype=np.float64),
+        "active low": np.where(low, active, 0.0),
+        "active high": np.where(low, 0.0, active),
+    }
+
+
+@functools.cache
+def active_low_share() -> float:
+    """The share of the active spectrum's variance below ``LOW_CUT``."""
+    shapes, width = measured_shapes(), np.diff(np.asarray(real.SPECTRUM_EDGES))
+    return float((shapes["active low"] * width).sum() / (np.asarray(real.SPECTRUM_ACTIVE) * width).sum())
+
+
 @functools.cache
 def measured_filters() -> np.ndarray:
-    """(3, FIR_TAPS) unit-variance FIR filters (``sum h^2 = 1``) whose power responses follow the floor, quiet
-    and active spectra of :mod:`lanl.data.real` (frequency sampling, ``scipy.signal.firwin2``)."""
+    """(4, FIR_TAPS) unit-variance FIR filters (``sum h^2 = 1``) whose power responses follow
+    :func:`measured_shapes` (frequency sampling, ``scipy.signal.firwin2``)."""
     edges = np.asarray(real.SPECTRUM_EDGES)
     freq = np.r_[0.0, (edges[1:] + edges[:-1]) / 2, 0.5]
     rows = []
-    for shape in (real.SPECTRUM_FLOOR, real.SPECTRUM_QUIET, real.SPECTRUM_ACTIVE):
-        v = np.asarray(shape, dtype=np.float64)
+    for v in measured_shapes().values():
         h = firwin2(FIR_TAPS, freq, np.sqrt(np.r_[v[0], v, v[-1]]), fs=1.0)
         rows.append(h / math.sqrt(float(h @ h)))
     return np.array(rows)
 
 
 def _measured_noise(rng: np.random.Generator, n: int, st: _State) -> np.ndarray:
-    """(3, n) unit-variance noises with the floor, quiet and active spectra: white noise through
+    """(4, n) unit-variance noises with the :func:`measured_shapes` spectra: white noise through
     :func:`measured_filters`, each filter's last ``FIR_TAPS - 1`` inputs carried to the next chunk."""
-    z = np.concatenate([st.tails, rng.standard_normal((3, n))], axis=1)
+    z = np.concatenate([st.tails, rng.standard_normal((4, n))], axis=1)
     st.tails = z[:, n:]
     return oaconvolve(z, measured_filters(), mode="valid", axes=1)
 
@@ -599,13 +630,15 @@ def _events(rng: np.random.Generator, model: SignalModel, rate: np.ndarray, n: i
     return out
 
 
-def _pareto_envelope(rng, rate: np.ndarray, n: int, lo: float, alpha: float, hi: float, tau: float, zi):
+def _pareto_envelope(rng, rate: np.ndarray, n: int, lo, alpha: float, hi, tau: float, zi):
     """(envelope, filter state) of Poisson events with ``rate`` per row in each ``BIN_ROWS`` bin, at uniform
-    positions in their bin, amplitudes ``min(lo U^(-1/alpha), hi)``, each decaying with e-folding ``tau`` rows."""
+    positions in their bin, amplitudes ``min(lo U^(-1/alpha), hi)`` (``lo``, ``hi``: scalars or one per bin),
+    each decaying with e-folding ``tau`` rows."""
     width = np.minimum(BIN_ROWS, n - np.arange(len(rate)) * BIN_ROWS)
     counts = rng.poisson(rate * width)
     pos = np.repeat(np.arange(len(rate)) * BIN_ROWS, counts)
     pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
+    lo, hi = (np.repeat(np.broadcast_to(v, rate.shape), counts) for v in (lo, hi))
     kicks = np.zeros(n)
     np.add.at(kicks, pos, np.minimum(lo * rng.random(len(pos)) ** (-1 / alpha), hi))
     return lfilter([1.0], _decay(tau), kicks, zi=zi)
@@ -675,15 +708,23 @@ def _measured_chunk(rng, plan: CyclePlan, model: SignalModel, knots, st: _State,
         rng, model.quiet_rate * mod, n, model.quiet_min, model.quiet_alpha, model.quiet_max, model.quiet_decay,
         st.quiet,
     )  # fmt: skip
+    # activity g (mean ~1 over a cycle) brings more events and larger ones: rate g^(1 - k), size g^(k / 2)
+    g = rate / model.event_rate
+    size = g ** (model.event_size_power / 2)
     active_env, st.event = _pareto_envelope(
-        rng, rate, n, model.event_min, model.event_alpha, model.event_max, model.event_decay, st.event
-    )
+        rng, rate * g ** -model.event_size_power, n, model.event_min * size, model.event_alpha,
+        model.event_max * size, model.event_decay, st.event,
+    )  # fmt: skip
     if model.foreshock_rate > 0:
         active_env += _foreshocks(rng, model, rate / model.event_rate, n, st)
     burst = _burst(plan, model, j0, n, st)
     if burst is not None:
         active_env += burst
-    floor, quiet, active = _measured_noise(rng, n, st)
+    floor, quiet, low, high = _measured_noise(rng, n, st)
+    # the low resonances' share of the activity wanders from window to window (log gain ~ N(0, low_mod_sd))
+    gain = np.exp(np.interp(centres, knots[0], st.low) - model.low_mod_sd**2)
+    w = active_low_share()
+    active = math.sqrt(w) * np.repeat(gain, BIN_ROWS)[:n] * low + math.sqrt(1 - w) * high
     quiet_env += np.repeat(scale / plan.amp, BIN_ROWS)[:n]
     y = model.floor_sd * floor + plan.amp * (quiet_env * quiet + active_env * active)
     y += np.repeat(level, BIN_ROWS)[:n]
@@ -699,7 +740,8 @@ def simulate_cycle(plan: CyclePlan, model: SignalModel, seed: int) -> Iterator[n
     knots = _knots(rng, plan.rows, model)
     st = _State()
     if model.spectrum == "measured":
-        st.tails = rng.standard_normal((3, FIR_TAPS - 1))
+        st.tails = rng.standard_normal((4, FIR_TAPS - 1))
+        st.low = rng.normal(0.0, model.low_mod_sd, knots.shape[1])
         if model.block_sd > 0:
             st.blocks = rng.normal(0.0, model.block_sd, (plan.rows - 1 + plan.block_offset) // BLOCK + 1)
     else:
