@@ -619,42 +619,43 @@ def _decay(tau: float) -> np.ndarray:
 def _events(rng: np.random.Generator, model: SignalModel, rate: np.ndarray, n: int, st: _State) -> np.ndarray:
     """Envelope of the acoustic-emission events: Poisson counts per ``BIN_ROWS`` bin, uniform positions in the
     bin, amplitudes ``min(a_min U^(-1/alpha), event_max)``, each decaying with e-folding ``event_decay`` rows."""
-    width = np.minimum(BIN_ROWS, n - np.arange(len(rate)) * BIN_ROWS)
-    counts = rng.poisson(rate * width)
-    pos = np.repeat(np.arange(len(rate)) * BIN_ROWS, counts)
-    pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
-    amp = np.minimum(model.event_min * rng.random(len(pos)) ** (-1 / model.event_alpha), model.event_max)
-    kicks = np.zeros(n)
-    np.add.at(kicks, pos, amp)
-    out, st.event = lfilter([1.0], _decay(model.event_decay), kicks, zi=st.event)
+    out, st.event = _pareto_envelope(
+        rng, rate, n, model.event_min, model.event_alpha, model.event_max, model.event_decay, st.event
+    )
     return out
 
 
-def _pareto_envelope(rng, rate: np.ndarray, n: int, lo, alpha: float, hi, tau: float, zi):
-    """(envelope, filter state) of Poisson events with ``rate`` per row in each ``BIN_ROWS`` bin, at uniform
-    positions in their bin, amplitudes ``min(lo U^(-1/alpha), hi)`` (``lo``, ``hi``: scalars or one per bin),
-    each decaying with e-folding ``tau`` rows."""
+def _positions(rng: np.random.Generator, rate: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, bin) of each event of a Poisson process with ``rate`` per row in each ``BIN_ROWS`` bin of ``n``
+    rows: Poisson counts per bin, uniform positions in the bin."""
     width = np.minimum(BIN_ROWS, n - np.arange(len(rate)) * BIN_ROWS)
     counts = rng.poisson(rate * width)
-    pos = np.repeat(np.arange(len(rate)) * BIN_ROWS, counts)
-    pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
-    lo, hi = (np.repeat(np.broadcast_to(v, rate.shape), counts) for v in (lo, hi))
+    bins = np.repeat(np.arange(len(rate)), counts)
+    return bins * BIN_ROWS + (rng.random(len(bins)) * width[bins]).astype(np.int64), bins
+
+
+def _decaying(pos: np.ndarray, amp: np.ndarray, n: int, tau: float, zi) -> tuple[np.ndarray, np.ndarray]:
+    """(envelope, filter state): a jump of ``amp`` at each of the rows ``pos``, decaying with e-folding ``tau``."""
     kicks = np.zeros(n)
-    np.add.at(kicks, pos, np.minimum(lo * rng.random(len(pos)) ** (-1 / alpha), hi))
+    np.add.at(kicks, pos, amp)
     return lfilter([1.0], _decay(tau), kicks, zi=zi)
+
+
+def _pareto_envelope(rng, rate: np.ndarray, n: int, lo, alpha: float, hi, tau: float, zi):
+    """(envelope, filter state) of Poisson events with ``rate`` per row in each ``BIN_ROWS`` bin, amplitudes
+    ``min(lo U^(-1/alpha), hi)`` (``lo``, ``hi``: scalars or one per bin), each decaying with e-folding ``tau``."""
+    pos, bins = _positions(rng, rate, n)
+    lo, hi = (np.broadcast_to(v, rate.shape)[bins] for v in (lo, hi))
+    return _decaying(pos, np.minimum(lo * rng.random(len(pos)) ** (-1 / alpha), hi), n, tau, zi)
 
 
 def _foreshocks(rng, model: SignalModel, shape: np.ndarray, n: int, st: _State) -> np.ndarray:
     """Envelope of the rare large events (the real file has ~18 windows with |x| > 1000 besides the 16 quakes,
     most of them in the last seconds of a cycle): Poisson with rate ``foreshock_rate`` times the event rate's
     shape per row, amplitudes ``U(foreshock_amp)``, e-folding ``foreshock_decay`` rows."""
-    width = np.minimum(BIN_ROWS, n - np.arange(len(shape)) * BIN_ROWS)
-    counts = rng.poisson(model.foreshock_rate * shape * width)
-    pos = np.repeat(np.arange(len(shape)) * BIN_ROWS, counts)
-    pos += (rng.random(len(pos)) * np.repeat(width, counts)).astype(np.int64)
-    kicks = np.zeros(n)
-    np.add.at(kicks, pos, rng.uniform(*model.foreshock_amp, len(pos)))
-    out, st.foreshock = lfilter([1.0], _decay(model.foreshock_decay), kicks, zi=st.foreshock)
+    pos, _ = _positions(rng, model.foreshock_rate * shape, n)
+    amp = rng.uniform(*model.foreshock_amp, len(pos))
+    out, st.foreshock = _decaying(pos, amp, n, model.foreshock_decay, st.foreshock)
     return out
 
 
