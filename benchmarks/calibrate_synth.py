@@ -175,16 +175,18 @@ def real_test_raw() -> pd.DataFrame | None:
 # ------------------------------------------------------------------------------------------- synthetic data
 
 
+def synth_signal(seed: int, rows: int, cycles: int, model) -> tuple[np.ndarray, np.ndarray]:
+    """(int16 signal, float64 time_to_failure) of the synthetic train.csv, generated in memory."""
+    from lanl.data import synth
+
+    parts = list(synth.simulate_train(seed=seed, rows=rows, cycles=cycles, model=model))
+    return np.concatenate([x for _, x, _ in parts]), np.concatenate([t for _, _, t in parts])
+
+
 def synth_train(seed: int, rows: int, cycles: int, model) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(all windows laid from row 0 with table statistics, the windows around each failure with all statistics)
     of the synthetic train.csv, generated in memory."""
-    from lanl.data import synth
-
-    xs, ttfs = [], []
-    for _, x, ttf in synth.simulate_train(seed=seed, rows=rows, cycles=cycles, model=model):
-        xs.append(x)
-        ttfs.append(ttf)
-    x, ttf = np.concatenate(xs), np.concatenate(ttfs)
+    x, ttf = synth_signal(seed, rows, cycles, model)
     n = len(x) // WINDOW
     resets = np.flatnonzero(np.diff(ttf) > 0) + 1
     table = []

@@ -50,11 +50,7 @@ SEARCH = {  # name: (low, high, log scale)
 
 
 def windows(model, rows: int, cycles: int, spectral_every: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    xs, ts = [], []
-    for _, x, t in synth.simulate_train(seed=0, rows=rows, cycles=cycles, model=model):
-        xs.append(x)
-        ts.append(t)
-    x, t = np.concatenate(xs), np.concatenate(ts)
+    x, t = cs.synth_signal(0, rows, cycles, model)
     n = len(x) // cs.WINDOW
     table, raw = [], []
     for i in range(n):
@@ -67,14 +63,19 @@ def windows(model, rows: int, cycles: int, spectral_every: int) -> tuple[pd.Data
     return pd.DataFrame(table), pd.DataFrame(raw)
 
 
-def score(model, real_train: pd.DataFrame, real_test: pd.DataFrame, shift: float, size: tuple[int, int]) -> float:
+def score(
+    model, real_train: pd.DataFrame, real_test: pd.DataFrame, shift: float, size: tuple[int, int]
+) -> float:
     """The adversarial AUC of the train windows on the table statistics, plus that of the windows (shifted to
     the test level) against the real test segments on all raw statistics, plus the mean gap between the
     synthetic and real Spearman r of each table statistic with time_to_failure."""
     table, raw = windows(model, *size, spectral_every=3)
     rho = np.mean(
         [
-            abs(spearmanr(table[c], table["ttf"]).statistic - spearmanr(real_train[c], real_train["ttf"]).statistic)
+            abs(
+                spearmanr(table[c], table["ttf"]).statistic
+                - spearmanr(real_train[c], real_train["ttf"]).statistic
+            )
             for c in cs.TABLE_STATS
         ]
     )
