@@ -636,3 +636,25 @@ def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(
     ensure_synthetic(folder, 0, "v1")
     ensure_synthetic(folder, 1)
     assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v2"}]
+
+
+@pytest.mark.parametrize("model", ["v2", "v1"])
+def test_window_state_is_the_hidden_state_behind_the_windows(tmp_path, model):
+    """The generator's hidden state of train windows (what benchmarks/oracle_synth.py reads): its labels are
+    train.csv's, and the event activity it reports drives the windows' amplitude and falls with the label."""
+    info = synth.generate(tmp_path / "d", seed=5, rows=8_000_000, cycles=5, test_segments=1, model=model)
+    n = synth.SEGMENT_LENGTH
+    train = _read_train(info.train_csv)
+    ends = np.append(info.cycle_starts[1:], info.rows)
+    starts = np.concatenate([np.arange(a, b - n + 1, n) for a, b in zip(info.cycle_starts, ends, strict=True)])
+    state = synth.window_state(info, starts)
+    np.testing.assert_allclose(state["ttf"], train["time_to_failure"].to_numpy()[starts + n - 1], atol=1e-9)
+    assert (state["cycle"] == np.searchsorted(info.cycle_starts, starts, side="right") - 1).all()
+    x = train["acoustic_data"].to_numpy()
+    std = np.array([x[s : s + n].std() for s in starts])
+    assert spearmanr(state["activity"], std).statistic > 0.7
+    assert spearmanr(state["activity"], state["ttf"]).statistic < -0.3
+    assert np.all(state["activity"] > 0) and np.all(state["background"] > 0)
+    assert len(np.unique(state["cycle_gain"])) == info.cycles
+    with pytest.raises(LanlError, match="spans a quake"):
+        synth.window_state(info, [info.cycle_starts[1] - n // 2])

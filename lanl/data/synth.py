@@ -694,17 +694,24 @@ def _chunk(
     return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
 
 
-def _measured_chunk(rng, plan: CyclePlan, model: SignalModel, knots, st: _State, j0: int, n: int, centres):
-    """The measured-spectra signal of cycle rows ``j0 .. j0 + n`` (see :func:`_chunk`)."""
-    level, scale, rate = _envelope(plan, model, knots, centres)
-    ttf = ttf_at(plan, centres)
+def _measured_envelope(plan: CyclePlan, model: SignalModel, knots: np.ndarray, rows: np.ndarray):
+    """Level, background scale, event rate (faded after the failure burst) and the quiet events' modulation
+    at cycle rows ``rows``: the hidden state of the measured-spectra signal (see :func:`_measured_chunk`)."""
+    level, scale, rate = _envelope(plan, model, knots, rows)
+    ttf = ttf_at(plan, rows)
     u = np.clip(1.0 - ttf / plan.duration, 0.0, 1.0)
     if plan.burst_row >= 0 and model.burst_quiet_s > 0:  # activity dies down after the failure burst
         after = ttf_at(plan, np.array([plan.burst_row]))[0] - ttf
         rate = np.where(after > 0, rate * np.exp(-np.maximum(after, 0.0) / model.burst_quiet_s), rate)
     mod = (1 + model.noise_rise * (u - 0.5)) * np.exp(
-        np.interp(centres, knots[0], knots[2]) - model.noise_mod_sd**2 / 2
+        np.interp(rows, knots[0], knots[2]) - model.noise_mod_sd**2 / 2
     )
+    return level, scale, rate, mod
+
+
+def _measured_chunk(rng, plan: CyclePlan, model: SignalModel, knots, st: _State, j0: int, n: int, centres):
+    """The measured-spectra signal of cycle rows ``j0 .. j0 + n`` (see :func:`_chunk`)."""
+    level, scale, rate, mod = _measured_envelope(plan, model, knots, centres)
     quiet_env, st.quiet = _pareto_envelope(
         rng, model.quiet_rate * mod, n, model.quiet_min, model.quiet_alpha, model.quiet_max, model.quiet_decay,
         st.quiet,
@@ -767,6 +774,49 @@ def simulate_train(
         for x in simulate_cycle(plan, model, seed):
             yield plan, x, ttf_at(plan, np.arange(j0, j0 + len(x), dtype=np.int64))
             j0 += len(x)
+
+
+def window_state(
+    info: SynthInfo, starts, length: int | None = None, model: SignalModel | str | None = None
+) -> dict[str, np.ndarray]:
+    """The generator's hidden state over train.csv windows ``starts .. starts + length`` (0-based data rows)
+    of the dataset ``info`` describes (``model``: the one it was written with, default ``info.model``): what
+    no model can see directly, only through the signal. One entry per window: ``cycle``, ``ttf`` (the label:
+    time_to_failure at the last row), ``activity`` (the mean event rate over the window, relative to
+    ``event_rate``: the ``g`` that drives the events, after the fade that follows a failure burst),
+    ``background`` (the quiet background's mean modulation), ``cycle_gain`` (``a_c``), ``cycle_activity``
+    (``A_c``) and ``level``. A model given these (``benchmarks/oracle_synth.py``) bounds the CV MAE the
+    signal allows. Windows that span a quake raise :class:`LanlError`."""
+    _, model = resolve_model(info.model if model is None else model)
+    length = length or info.segment_length
+    plans = plan_train(info.seed, info.rows, info.cycles, info.segment_length, model)
+    cycle_starts = np.array([p.start for p in plans])
+    starts = np.asarray(starts, dtype=np.int64)
+    cycle = np.searchsorted(cycle_starts, starts, side="right") - 1
+    names = ("ttf", "activity", "background", "cycle_gain", "cycle_activity", "level")
+    out = {"cycle": cycle, **{k: np.zeros(len(starts)) for k in names}}
+    offsets = np.arange(BIN_ROWS // 2, length, BIN_ROWS)
+    for c in np.unique(cycle):
+        plan, rows = plans[c], np.flatnonzero(cycle == c)
+        local = starts[rows] - plan.start
+        if local.min() < 0 or local.max() + length > plan.rows:
+            raise LanlError(
+                f"window_state: a window of cycle {c} spans a quake (give windows inside a cycle)"
+            )
+        knots = _knots(_rng(info.seed, plan.stream, plan.index), plan.rows, model)
+        at = (local[:, None] + offsets[None, :]).ravel()
+        if model.spectrum == "measured":
+            level, _, rate, mod = _measured_envelope(plan, model, knots, at)
+        else:
+            level, scale, rate = _envelope(plan, model, knots, at)
+            mod = scale / (plan.amp * model.noise_sd)
+        shape = (len(rows), len(offsets))
+        out["ttf"][rows] = ttf_at(plan, local + length - 1)
+        out["activity"][rows] = rate.reshape(shape).mean(axis=1) / model.event_rate
+        out["background"][rows] = mod.reshape(shape).mean(axis=1)
+        out["level"][rows] = level.reshape(shape).mean(axis=1)
+        out["cycle_gain"][rows], out["cycle_activity"][rows] = plan.amp, plan.activity
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
