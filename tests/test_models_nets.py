@@ -203,3 +203,28 @@ def test_cnn_inputs_too_big_to_prepare_once_give_the_same_fit(monkeypatch):
     np.testing.assert_array_equal(batched.predict(X), whole)
     # the scale's sample (all 40 rows here) and each window once; per batch it would be 40 + 3 epochs x 40
     assert fit_rows <= 2 * len(X)
+
+
+@pytest.mark.parametrize("length", [2_000, 2_001])  # even lengths give half-integer medians
+@pytest.mark.parametrize("scale", [1.0, 7.3, 1234.5, 0.37])
+def test_cnn_prepares_int16_windows_by_table_as_the_formula_does(length, scale):
+    """int16 windows are prepared by looking up each sample's half step from the median: the same float32
+    numbers as the formula (centre on the median, divide by the scale, sign(x) log1p(|x|)), the int16
+    extremes included, with the medians given or not."""
+    from lanl.models import cnn
+
+    rng = np.random.default_rng(length)
+    block = (rng.standard_t(2, (12, length)) * 300).clip(-32768, 32767).astype(np.int16)
+    block[0, :3] = [32767, -32768, 0]
+    block[1, : length // 2 + 1] = -32768  # a median at an extreme: the farthest a sample can sit from it
+    block[2, : length // 2 + 1] = 32767
+    model = make_model("cnn", TINY_CNN)
+    model.scale_ = scale
+    x = block.astype(np.float32)
+    centred = x - np.median(x, axis=1, keepdims=True)
+    want = np.sign(centred / np.float32(scale)) * np.log1p(np.abs(centred / np.float32(scale)))
+    got = model._prepare(block)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(model._prepare(block, cnn._medians(x)), want)
+    np.testing.assert_array_equal(model._prepare(block.astype(np.float64)), want)  # the formula's own path
