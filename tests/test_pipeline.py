@@ -13,7 +13,7 @@ from lanl.data.cache import SignalCache
 from lanl.data.synth import generate
 from lanl.errors import LanlError
 from lanl.features.runners import ProcessRunner
-from lanl.pipeline import PipelineConfig, load_pipeline_config, run_pipeline
+from lanl.pipeline import MODELS, PipelineConfig, load_pipeline_config, run_pipeline, with_models
 from lanl.workspace import Workspace
 
 
@@ -102,6 +102,25 @@ def test_pipeline_config_errors(tmp_path):
             load_pipeline_config(bad)
     with pytest.raises(LanlError, match="no such"):
         load_pipeline_config(tmp_path / "missing.toml")
+
+
+def test_the_default_models_and_models_given_on_the_command_line(data, tmp_path, monkeypatch):
+    """The default runs are LightGBM and the LSTM (the CNN's minutes are not worth its gain at full size: see
+    MODELS); ``--models`` replaces the list of a config, checked like one."""
+    assert load_pipeline_config(None).models == list(MODELS) == ["lgbm", "lstm"]
+    config = with_models(load_pipeline_config(None), ["lgbm", "cnn", "lstm"])
+    assert config.models == ["lgbm", "cnn", "lstm"] and config.shift == load_pipeline_config(None).shift
+    for bad, message in ((["lgbm", "cnnn"], "models must be a non-empty list"), (["lgbm", "lgbm"], "twice")):
+        with pytest.raises(LanlError, match=message):
+            with_models(config, bad)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.toml").write_text('models = ["lgbm", "lstm"]\nsubmission = "m"\n[folds]\nk = 3\n')
+    res = CliRunner().invoke(main, ["run", "--data", str(data), "--config", "p.toml", "--models", "cnnn"])
+    assert res.exit_code == 2 and "--models: models must be a non-empty list" in res.output, res.output
+    assert not (tmp_path / "runs").exists()
+    res = CliRunner().invoke(main, ["run", "--data", str(data), "--config", "p.toml", "--models", " lgbm "])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir() if not p.name.startswith("_")) == ["m-lgbm"]
 
 
 def test_cli_run_on_given_data(data, tmp_path, monkeypatch):

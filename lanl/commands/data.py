@@ -107,6 +107,13 @@ def info(data: Path, cache_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="Seed of the models (overrides the config's) and of the synthetic data.",
 )
+@click.option(
+    "--models",
+    default=None,
+    metavar="LIST",
+    help="Level-1 models, comma-separated (overrides the config's models; default lgbm,lstm, or the "
+    "feature-table models with --table), e.g. lgbm,cnn,lstm to add the CNN.",
+)
 @feature_jobs_opt
 @shift_opt
 @table_opts
@@ -117,11 +124,12 @@ def run(
     list_recipes: bool,
     cache_dir: Path | None,
     seed: int | None,
+    models: str | None,
     jobs: int,
     shift: str | None,
     **table_options,
 ) -> None:
-    """The whole pipeline: ingest, features, folds, LightGBM/CNN/LSTM, stack, report and submission.
+    """The whole pipeline: ingest, features, folds, LightGBM and LSTM (CNN when asked), stack, report and submission.
 
     With no --data, a synthetic lab-quake dataset is generated first (once; reruns reuse it, the signal cache
     and the feature store). With --table (and --test-table), feature tables of your own replace DATA: the
@@ -133,7 +141,14 @@ def run(
     """
     from lanl import recipes
     from lanl.cv.shift import parse_remedies
-    from lanl.pipeline import TABLE_MODELS, load_pipeline_config, run_pipeline, run_tables, with_remedies
+    from lanl.pipeline import (
+        TABLE_MODELS,
+        load_pipeline_config,
+        run_pipeline,
+        run_tables,
+        with_models,
+        with_remedies,
+    )
     from lanl.workspace import Workspace
 
     if list_recipes:
@@ -155,6 +170,8 @@ def run(
         config.seed = seed
     if shift is not None:
         config = with_remedies(config, parse_remedies(shift))
+    if models is not None:
+        config = with_models(config, [m.strip() for m in models.split(",") if m.strip()])
     if tables is not None:
         if data is not None:
             raise click.UsageError("give --data or --table, not both")
