@@ -114,9 +114,31 @@ def test_auto_takes_the_cycle_subset_even_when_the_auc_is_low(tables, tmp_path):
     assert "cycle_subset" in shift["remedies"] and "weights" not in shift["remedies"]
     assert any(n.startswith("cycle_subset: trains on") for n in shift["notes"])
     assert {"auc_before", "auc_after_features", "auc_after_cycles"} <= set(shift)
+    # beside a cycle subset the weights are never taken, so no fold fits an adversarial model for them
+    assert "weights: not taken (the cycle subset is taken)" in shift["notes"]
+    assert any(fold_plan["cycles"] is not None for fold_plan in shift["folds"])
+    for fold_plan in shift["folds"]:
+        if fold_plan["cycles"] is not None:
+            assert "adversarial_auc" not in fold_plan and fold_plan["weights"] is None
     again = run(tables, tmp_path, ["auto"], "auto2")  # same seed, same choice, same predictions
     assert again.metrics["shift"]["cycles"] == shift["cycles"]
     pd.testing.assert_frame_equal(again.test_pred, auto.test_pred)
+
+
+def test_the_adversarial_model_gives_the_same_numbers_on_any_number_of_cores(tables, monkeypatch):
+    """Its trees grow on every core the process may use; the likeness and the AUC do not depend on how many."""
+    import lanl.cv.shift as shift_mod
+
+    train, test = tables
+    features = ["phase", "spread", "level"]
+    seen = {}
+    for cores in (1, 2, 3):
+        monkeypatch.setattr(shift_mod, "usable_cores", lambda cores=cores: cores)
+        seen[cores] = shift_mod.test_likeness(train[features], test[features], seed=3)
+    for cores in (2, 3):
+        np.testing.assert_array_equal(seen[cores][0], seen[1][0])
+        assert seen[cores][1] == seen[1][1]
+    assert 0.5 < seen[1][1] < 1.0 and seen[1][0].std() > 0
 
 
 def test_auto_takes_nothing_when_test_is_like_train(tmp_path):

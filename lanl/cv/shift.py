@@ -50,6 +50,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from lanl.errors import LanlError
+from lanl.features.runners import usable_cores
 from lanl.models.base import from_table
 from lanl.models.target import cycle_durations
 
@@ -241,7 +242,11 @@ def plan(
             f"{lengths} s, within {config.cycle_tolerance} s of the test cycle length {test_seconds:.2f} s ({how})"
         )
     auc = None
-    if "weights" in wanted or config.auto:
+    if config.auto and "weights" not in wanted and out.cycles is not None:
+        # the weights are never taken beside a cycle subset: no adversarial model to fit (diagnose scores the
+        # rows it keeps for the report)
+        out.notes.append("weights: not taken (the cycle subset is taken)")
+    elif "weights" in wanted or config.auto:
         kept = train[out.features].iloc[out.rows]
         likeness, auc = test_likeness(kept, test[out.features], seed=seed)
         out.diagnostics["adversarial_auc"] = auc
@@ -251,8 +256,6 @@ def plan(
                 f"weights: adversarial AUC {auc:.3f}; weights {out.weights.min():.2f}..{out.weights.max():.2f}"
             )
             _take(out, "weights", config.auto)
-        elif out.cycles is not None:
-            out.notes.append(f"weights: not taken (adversarial AUC {auc:.3f}; the cycle subset is taken)")
         else:
             out.notes.append(f"weights: not taken (adversarial AUC {auc:.3f} < {AUTO_WEIGHTS_AUC})")
     if "fraction" in wanted:
@@ -398,8 +401,13 @@ def test_likeness(
         raise LanlError(f"the shift weights need at least {n_splits} training and test rows")
     oof = np.zeros(len(y))
     for fit_idx, val_idx in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X, y):
-        model = ExtraTreesClassifier(n_estimators, min_samples_leaf=5, max_features=0.5, random_state=seed)
-        oof[val_idx] = model.fit(X[fit_idx], y[fit_idx]).predict_proba(X[val_idx])[:, 1]
+        model = ExtraTreesClassifier(
+            n_estimators, min_samples_leaf=5, max_features=0.5, random_state=seed, n_jobs=usable_cores()
+        )
+        # the trees grow on every core (each from its own seed: the same trees whatever the count); their
+        # votes are summed in one thread, in tree order, so the probabilities are the same to the last bit
+        model.fit(X[fit_idx], y[fit_idx]).set_params(n_jobs=1)
+        oof[val_idx] = model.predict_proba(X[val_idx])[:, 1]
     return oof[: len(train)], float(roc_auc_score(y, oof))
 
 
