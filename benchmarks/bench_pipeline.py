@@ -263,8 +263,8 @@ def main() -> None:
     if "oracle" in same:
         room = [100 * (same[k] - same["oracle"]) / same[k] for k in ("baseline", "honest baseline")]
         print(
-            f"  (no model can beat the baseline by more than about {room[0]:.1f}% on this data and these folds, "
-            f"the honest baseline by {room[1]:.1f}%)"
+            f"  (the oracle is {room[0]:.1f}% below the baseline and {room[1]:.1f}% below the honest one on these "
+            f"folds: about as much as this data lets any model gain; not a strict bound)"
         )
 
 
