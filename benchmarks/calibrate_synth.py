@@ -313,10 +313,16 @@ def with_constants(model, settings: list[str]):
         name, _, value = item.partition("=")
         if name not in fields or not value:
             raise ValueError(f"--set {item}: give NAME=VALUE with NAME one of the SignalModel constants")
+        kind = type(getattr(model, name))
+        if kind not in (int, float):  # strings, flags and ranges are not numbers to set
+            raise ValueError(f"--set {item}: {name} is a {kind.__name__}, not a number")
         try:
-            changes[name] = type(getattr(model, name))(float(value))
-        except (TypeError, ValueError):
+            number = float(value)
+        except ValueError:
             raise ValueError(f"--set {item}: {name} takes a number") from None
+        if kind is int and not number.is_integer():
+            raise ValueError(f"--set {item}: {name} takes a whole number")
+        changes[name] = kind(number)
     return dataclasses.replace(model, **changes)
 
 

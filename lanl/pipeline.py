@@ -42,9 +42,9 @@ from lanl.report import build_report
 from lanl.workspace import Workspace
 
 # The default level-1 runs, chosen by measurement (README, "The pipeline in one command"): on the full-size
-# synthetic data the LSTM improves the stack over LightGBM alone (2.557 -> 2.550) for ~2x LightGBM's time; the
-# CNN improves it more (to 2.530) but trains for ~17 minutes on 2 cores, 4x the rest of the pipeline together and
-# past the 2x-the-public-kernel budget of issue 19: it runs when asked (``models``, ``lanl run --models``).
+# synthetic data the LSTM improves the stack over LightGBM alone (2.585 -> 2.575) for 2 minutes; the CNN improves
+# it more (to 2.527) but trains for ~11 minutes on 2 cores, 3x the rest of the pipeline together and past the
+# 2x-the-public-kernel budget of issue 19: it runs when asked (``models``, ``lanl run --models``).
 MODELS = ("lgbm", "lstm")
 TABLE_MODELS = (
     "lgbm",

@@ -228,3 +228,7 @@ def test_cnn_prepares_int16_windows_by_table_as_the_formula_does(length, scale):
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(model._prepare(block, cnn._medians(x)), want)
     np.testing.assert_array_equal(model._prepare(block.astype(np.float64)), want)  # the formula's own path
+    # medians that are not an int16 window's (not half-integers) take the formula too
+    odd = cnn._medians(x) + np.float32(0.25)
+    shifted = (x - odd[:, None]) / np.float32(scale)
+    np.testing.assert_array_equal(model._prepare(block, odd), np.sign(shifted) * np.log1p(np.abs(shifted)))

@@ -658,3 +658,8 @@ def test_window_state_is_the_hidden_state_behind_the_windows(tmp_path, model):
     assert len(np.unique(state["cycle_gain"])) == info.cycles
     with pytest.raises(LanlError, match="spans a quake"):
         synth.window_state(info, [info.cycle_starts[1] - n // 2])
+    for bad in (-1, info.rows - n + 1):
+        with pytest.raises(LanlError, match=f"window at row {bad} reaches outside"):
+            synth.window_state(info, [0, bad])
+    with pytest.raises(LanlError, match="shorter than 1024"):
+        synth.window_state(info, [0], length=500)

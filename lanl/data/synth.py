@@ -785,13 +785,21 @@ def window_state(
     time_to_failure at the last row), ``activity`` (the mean event rate over the window, relative to
     ``event_rate``: the ``g`` that drives the events, after the fade that follows a failure burst),
     ``background`` (the quiet background's mean modulation), ``cycle_gain`` (``a_c``), ``cycle_activity``
-    (``A_c``) and ``level``. A model given these (``benchmarks/oracle_synth.py``) bounds the CV MAE the
-    signal allows. Windows that span a quake raise :class:`LanlError`."""
+    (``A_c``) and ``level``. Models given these (``benchmarks/oracle_synth.py``) estimate the lowest CV MAE the
+    signal allows (an estimate, not a bound). A window that spans a quake, reaches outside train.csv or is
+    shorter than ``BIN_ROWS`` (the state is evaluated every ``BIN_ROWS`` rows) raises :class:`LanlError`."""
     _, model = resolve_model(info.model if model is None else model)
     length = length or info.segment_length
     plans = plan_train(info.seed, info.rows, info.cycles, info.segment_length, model)
     cycle_starts = np.array([p.start for p in plans])
     starts = np.asarray(starts, dtype=np.int64)
+    if length < BIN_ROWS:
+        raise LanlError(f"window_state: windows of {length} rows are shorter than {BIN_ROWS} (one state bin)")
+    if len(starts) and (starts.min() < 0 or starts.max() + length > info.rows):
+        bad = int(starts[(starts < 0) | (starts + length > info.rows)][0])
+        raise LanlError(
+            f"window_state: the window at row {bad} reaches outside train.csv's {info.rows:,} rows"
+        )
     cycle = np.searchsorted(cycle_starts, starts, side="right") - 1
     names = ("ttf", "activity", "background", "cycle_gain", "cycle_activity", "level")
     out = {"cycle": cycle, **{k: np.zeros(len(starts)) for k in names}}

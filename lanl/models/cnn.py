@@ -86,8 +86,14 @@ class CNNRegressor(TorchRegressor):
         (-2^16, 2^16), so a table of every one's prepared value (:func:`_compressed`) gives the same float32
         numbers without a logarithm per sample."""
         rows = np.asarray(rows)
-        if rows.dtype == np.int16:
-            medians = _medians(rows.astype(np.float32)) if medians is None else medians
+        if medians is None and rows.dtype == np.int16:
+            medians = _medians(rows.astype(np.float32))
+        # medians of int16 windows by _medians are float32 half-integers; any others take the formula
+        if (
+            rows.dtype == np.int16
+            and medians.dtype == np.float32
+            and np.all(2 * medians == np.rint(2 * medians))
+        ):
             at = rows.astype(np.int32)
             at *= 2
             at += (HALF_STEPS - (2 * medians).astype(np.int32))[:, None]
