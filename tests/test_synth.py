@@ -398,18 +398,23 @@ def test_cli_writes_dataset_and_reports_errors(tmp_path):
 # sha256 over (name, bytes) of every file but synth_info.json of
 # generate(seed=3, rows=3_000_000, cycles=4, test_segments=3), computed with the generator as it was before the
 # v2 model (commit 14cf12d): the v1 preset must keep writing those bytes.
-V1_DIGEST = "5b3079728d3d20997843bfd5ef4c06c7313a4bd2f615fcf12c3797ae49d331af"
+# The same for v2 (commit 40bb871, the README's v2 figures): a later preset must not move v2's bytes either.
+DIGESTS = {
+    "v1": "5b3079728d3d20997843bfd5ef4c06c7313a4bd2f615fcf12c3797ae49d331af",
+    "v2": "969a4568ac36ed17f42084b70b691a71ff23f2dfc9e14e72e988b31c82e74417",
+}
 
 
-def test_v1_preset_writes_the_first_generators_bytes(tmp_path):
-    info = synth.generate(tmp_path / "v1", seed=3, rows=3_000_000, cycles=4, test_segments=3, model="v1")
+@pytest.mark.parametrize("model", sorted(DIGESTS))
+def test_earlier_presets_keep_writing_their_bytes(tmp_path, model):
+    info = synth.generate(tmp_path / model, seed=3, rows=3_000_000, cycles=4, test_segments=3, model=model)
     h = hashlib.sha256()
     for p in sorted(info.out_dir.rglob("*")):
         if p.is_file() and p.name != "synth_info.json":
             h.update(p.name.encode())
             h.update(p.read_bytes())
-    assert h.hexdigest() == V1_DIGEST
-    assert info.model == "v1" and synth.SynthInfo.load(info.out_dir).model == "v1"
+    assert h.hexdigest() == DIGESTS[model]
+    assert info.model == model and synth.SynthInfo.load(info.out_dir).model == model
 
 
 def test_presets_resolve_and_unknown_ones_are_refused(dataset, tmp_path):
@@ -646,7 +651,9 @@ def test_window_state_is_the_hidden_state_behind_the_windows(tmp_path, model):
     n = synth.SEGMENT_LENGTH
     train = _read_train(info.train_csv)
     ends = np.append(info.cycle_starts[1:], info.rows)
-    starts = np.concatenate([np.arange(a, b - n + 1, n) for a, b in zip(info.cycle_starts, ends, strict=True)])
+    starts = np.concatenate(
+        [np.arange(a, b - n + 1, n) for a, b in zip(info.cycle_starts, ends, strict=True)]
+    )
     state = synth.window_state(info, starts)
     np.testing.assert_allclose(state["ttf"], train["time_to_failure"].to_numpy()[starts + n - 1], atol=1e-9)
     assert (state["cycle"] == np.searchsorted(info.cycle_starts, starts, side="right") - 1).all()
