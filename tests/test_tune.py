@@ -1,6 +1,7 @@
 """Tuning: Optuna studies over the saved folds -- resume, seeded sampling, pruning, worker processes, best.toml."""
 
 import dataclasses
+import os
 import re
 import tomllib
 from types import SimpleNamespace
@@ -18,10 +19,11 @@ from lanl.cv.runs import Run
 from lanl.cv.spaces import SPACES, default_point, suggest
 from lanl.cv.studies import StudySpec, best_toml, load_study, open_storage, public_url, storage_url
 from lanl.cv.train import config_from_dict, load_config, train_table
-from lanl.cv.tune import tune_table
+from lanl.cv.tune import core_share, tune_table
 from lanl.data import synth
 from lanl.data.ingest import ingest
 from lanl.errors import LanlError
+from lanl.features.runners import usable_cores
 from lanl.report import build_report
 
 # a slow learning rate for 150 trees: the defaults underfit, so tuning has something to find
@@ -121,6 +123,17 @@ def test_two_worker_processes_share_one_study(table, tmp_path):
     assert sorted(t.number for t in trials) == [0, 1, 2, 3]
     assert len({t.user_attrs["pid"] for t in trials}) == 2  # run by two processes
     assert all(t.state.is_finished() for t in trials)
+    if hasattr(os, "sched_getaffinity"):  # each worker on its share of the cores; this process gets all back
+        cores = sorted(os.sched_getaffinity(0))
+        shares = {len(core_share(cores, w, 2)) for w in (0, 1)}
+        assert {t.user_attrs["cores"] for t in trials} <= shares
+        assert len(os.sched_getaffinity(0)) == len(cores) == usable_cores()
+
+
+def test_core_shares_split_the_cores_between_workers():
+    assert core_share([0, 1, 2, 3], 0, 2) == [0, 2] and core_share([0, 1, 2, 3], 1, 2) == [1, 3]
+    assert core_share([0, 1], 2, 3) == [0] and core_share([5], 1, 2) == [5]  # more workers than cores
+    assert core_share([0, 1, 2], 0, 1) == [0, 1, 2]
 
 
 def test_a_study_refuses_other_folds(table, tmp_path):

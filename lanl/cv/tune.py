@@ -26,6 +26,7 @@ these to draw the optimisation history and the parameter importances.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -67,6 +68,7 @@ from lanl.cv.train import (
 )
 from lanl.data.segments import KEY_COLUMNS
 from lanl.errors import LanlError
+from lanl.features.runners import usable_cores
 from lanl.models import model_class
 from lanl.models.inputs import Inputs
 from lanl.models.target import Target
@@ -138,6 +140,7 @@ def objective(trial, data: TuneData, base: RunConfig, space: dict) -> float:
 
     config, model = resolve(dataclasses.replace(base, params={**base.params, **suggest(trial, space)}))
     trial.set_user_attr("pid", os.getpid())  # which worker process ran it
+    trial.set_user_attr("cores", usable_cores())  # and on how many cores (its share: see _on_core_share)
     by_cycle = data.folds.spec.scheme != "kfold"
     shift = usable_shift(config.shift, data.inputs.X, data.inputs.X_test)  # trials train as the run will
     X_test = data.inputs.X_test if shift is not None else None
@@ -187,6 +190,28 @@ def _log_trial(study, trial, log) -> None:
     log(f"trial {trial.number} {what}; {best}")
 
 
+def core_share(cores: list[int], worker: int, workers: int) -> list[int]:
+    """The cores worker ``worker`` of ``workers`` runs on: every ``workers``-th of ``cores`` from its own, or one
+    core in turn where there are more workers than cores."""
+    return cores[worker::workers] or [cores[worker % len(cores)]]
+
+
+@contextlib.contextmanager
+def _on_core_share(worker: int, workers: int) -> Iterator[None]:
+    """Run this thread (and the threads it starts) on its :func:`core_share` of this process's cores, so that
+    what sizes itself to the cores (the shift stage's trees: ``usable_cores``) takes its share, not every core
+    in every worker; the cores are given back on exit. Results do not change, only the threads' count."""
+    if workers == 1 or not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, core_share(sorted(before), worker, workers))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def _worker(
     load: Callable[[], TuneData],
     base: RunConfig,
@@ -194,15 +219,18 @@ def _worker(
     spec: StudySpec,
     trials: int,
     worker: int,
+    workers: int,
     n_before: int,
     timeout,
     verbose: bool,
 ) -> int:
-    """One spawned worker process: its own inputs (cache hits), its own connection, its share of the trials."""
+    """One spawned worker process: its own inputs (cache hits), its own connection, its share of the trials
+    and of the cores."""
     data = load()
     study = load_study(spec, worker, n_before)
     log = functools.partial(_prefixed, prefix=f"[worker {worker}] ") if verbose else None
-    optimize(study, data, base, space, trials, timeout=timeout, log=log)
+    with _on_core_share(worker, workers):
+        optimize(study, data, base, space, trials, timeout=timeout, log=log)
     return trials
 
 
@@ -257,12 +285,14 @@ def _run_workers(load, base, space, spec, shares, n_before, timeout, log, study,
     if not children:
         optimize(study, data, base, space, shares[0], timeout=timeout, log=log)
         return
+    workers = len(shares)
     with ProcessPoolExecutor(len(children), mp_context=get_context("spawn")) as pool:
         futures = [
-            pool.submit(_worker, load, base, space, spec, n, w, n_before, timeout, log is not None)
+            pool.submit(_worker, load, base, space, spec, n, w, workers, n_before, timeout, log is not None)
             for w, n in children
         ]
-        optimize(study, data, base, space, shares[0], timeout=timeout, log=log)
+        with _on_core_share(0, workers):
+            optimize(study, data, base, space, shares[0], timeout=timeout, log=log)
         for future in futures:
             future.result()
 
