@@ -134,6 +134,13 @@ def test_core_shares_split_the_cores_between_workers():
     assert core_share([0, 1, 2, 3], 0, 2) == [0, 2] and core_share([0, 1, 2, 3], 1, 2) == [1, 3]
     assert core_share([0, 1], 2, 3) == [0] and core_share([5], 1, 2) == [5]  # more workers than cores
     assert core_share([0, 1, 2], 0, 1) == [0, 1, 2]
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        from lanl.cv.tune import _on_core_share
+
+        cores = sorted(os.sched_getaffinity(0))
+        with _on_core_share(cores, 1, 2):
+            assert sorted(os.sched_getaffinity(0)) == cores[1::2] and usable_cores() == len(cores[1::2])
+        assert sorted(os.sched_getaffinity(0)) == cores
 
 
 def test_a_study_refuses_other_folds(table, tmp_path):

@@ -196,16 +196,22 @@ def core_share(cores: list[int], worker: int, workers: int) -> list[int]:
     return cores[worker::workers] or [cores[worker % len(cores)]]
 
 
+def _cores() -> list[int] | None:
+    """The cores this process may run on, where the OS lets it choose (None elsewhere)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else None
+
+
 @contextlib.contextmanager
-def _on_core_share(worker: int, workers: int) -> Iterator[None]:
-    """Run this thread (and the threads it starts) on its :func:`core_share` of this process's cores, so that
-    what sizes itself to the cores (the shift stage's trees: ``usable_cores``) takes its share, not every core
-    in every worker; the cores are given back on exit. Results do not change, only the threads' count."""
-    if workers == 1 or not hasattr(os, "sched_setaffinity"):
+def _on_core_share(cores: list[int] | None, worker: int, workers: int) -> Iterator[None]:
+    """Run this thread (and the threads it starts) on its :func:`core_share` of ``cores`` (the parent's, so
+    that no worker splits another's share), so that what sizes itself to the cores (the shift stage's trees:
+    ``usable_cores``) takes its share, not every core in every worker; the cores are given back on exit.
+    Results do not change, only the threads' count."""
+    if workers == 1 or not cores:
         yield
         return
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, core_share(sorted(before), worker, workers))
+    os.sched_setaffinity(0, core_share(cores, worker, workers))
     try:
         yield
     finally:
@@ -220,6 +226,7 @@ def _worker(
     trials: int,
     worker: int,
     workers: int,
+    cores: list[int] | None,
     n_before: int,
     timeout,
     verbose: bool,
@@ -229,7 +236,7 @@ def _worker(
     data = load()
     study = load_study(spec, worker, n_before)
     log = functools.partial(_prefixed, prefix=f"[worker {worker}] ") if verbose else None
-    with _on_core_share(worker, workers):
+    with _on_core_share(cores, worker, workers):
         optimize(study, data, base, space, trials, timeout=timeout, log=log)
     return trials
 
@@ -285,13 +292,15 @@ def _run_workers(load, base, space, spec, shares, n_before, timeout, log, study,
     if not children:
         optimize(study, data, base, space, shares[0], timeout=timeout, log=log)
         return
-    workers = len(shares)
+    workers, cores = len(shares), _cores()
     with ProcessPoolExecutor(len(children), mp_context=get_context("spawn")) as pool:
         futures = [
-            pool.submit(_worker, load, base, space, spec, n, w, workers, n_before, timeout, log is not None)
+            pool.submit(
+                _worker, load, base, space, spec, n, w, workers, cores, n_before, timeout, log is not None
+            )
             for w, n in children
         ]
-        with _on_core_share(0, workers):
+        with _on_core_share(cores, 0, workers):
             optimize(study, data, base, space, shares[0], timeout=timeout, log=log)
         for future in futures:
             future.result()
