@@ -4,9 +4,9 @@ constants.
 Usage (from the repository root; ~40 s a trial on a 2-core machine at the default size)::
 
     python3 benchmarks/fit_synth.py --trials 60
-    python3 benchmarks/fit_synth.py --trials 30 --storage sqlite:///fit.db &   # two workers, one study
-    python3 benchmarks/fit_synth.py --trials 30 --storage sqlite:///fit.db
-    python3 benchmarks/fit_synth.py --base v2 --show --storage sqlite:///fit.db   # the best trials so far
+    python3 benchmarks/fit_synth.py --trials 30 --storage sqlite:///fit.db --seed 1 &   # two workers, one study
+    python3 benchmarks/fit_synth.py --trials 30 --storage sqlite:///fit.db --seed 2
+    python3 benchmarks/fit_synth.py --show --storage sqlite:///fit.db   # the best trials so far
 
 Each trial generates a small synthetic dataset in memory (60M rows, 17 cycles, 200 test segments, seed 0) from
 ``--base`` with the trial's constants, computes ``calibrate_synth``'s statistics of its windows and scores the
@@ -20,7 +20,9 @@ distance to the real data (lower is better), the sum of:
   on as many real windows as the trial has (every k-th real window, so both fits see as much data);
 * the mean gap between the synthetic and real Spearman r of each table statistic with time_to_failure.
 
-Prints the best constants as a ``dataclasses.replace`` call; the choice is then checked with
+A study is named after the base preset and the sizes (trials of other sizes are not comparable); a trial that
+fails (too few calm test segments for the AUC's folds) is recorded as failed and the search goes on. Prints the
+best constants as a ``dataclasses.replace`` call; the choice is then checked with
 ``calibrate_synth.py`` at its larger size (the trial's AUCs are noisier: ~400 synthetic windows).
 """
 
@@ -147,12 +149,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed (give each worker its own)")
     p.add_argument("--show", action="store_true", help="print the best trials of --storage and stop")
     args = p.parse_args(argv)
+    if args.cycles < 5:
+        p.error("--cycles must be at least 5 (the label's readability is scored on 5 folds by cycle)")
     base = synth.signal_model(args.base)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         sampler=optuna.samplers.TPESampler(seed=args.seed),
         storage=args.storage,
-        study_name=f"synth-{args.base}",
+        study_name=f"synth-{args.base}-{args.rows}-{args.cycles}-{args.test_segments}",
         load_if_exists=True,
     )
     if args.show:
@@ -163,6 +167,10 @@ def main(argv: list[str] | None = None) -> None:
             print("  replace(base, " + ", ".join(f"{k}={v:.4g}" for k, v in t.params.items()) + ")")
         return
     real = Real()
+    if real.gain(args.rows // cs.WINDOW) <= 0:
+        p.error(
+            f"at {args.rows:,} rows the real label is not readable on as many real windows: use more --rows"
+        )
 
     def objective(trial):
         params = {k: trial.suggest_float(k, lo, hi, log=log) for k, (lo, hi, log) in SEARCH.items()}
@@ -179,7 +187,9 @@ def main(argv: list[str] | None = None) -> None:
         study.enqueue_trial({k: getattr(base, k) for k in SEARCH})
     for start in args.start or []:
         study.enqueue_trial({k: float(v) for k, v in (kv.split("=") for kv in start.split(","))})
-    study.optimize(objective, n_trials=args.trials)
+    study.optimize(objective, n_trials=args.trials, catch=(ValueError,))
+    if not any(t.value is not None for t in study.trials):
+        raise SystemExit("fit_synth: no trial completed (see the failures above)")
     best = study.best_trial
     print(
         f"best score {best.value:.3f} (trial {best.number}): "

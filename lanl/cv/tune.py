@@ -140,7 +140,7 @@ def objective(trial, data: TuneData, base: RunConfig, space: dict) -> float:
 
     config, model = resolve(dataclasses.replace(base, params={**base.params, **suggest(trial, space)}))
     trial.set_user_attr("pid", os.getpid())  # which worker process ran it
-    trial.set_user_attr("cores", usable_cores())  # and on how many cores (its share: see _on_core_share)
+    trial.set_user_attr("cores", usable_cores())  # and on how many cores (on Linux its share: _on_core_share)
     by_cycle = data.folds.spec.scheme != "kfold"
     shift = usable_shift(config.shift, data.inputs.X, data.inputs.X_test)  # trials train as the run will
     X_test = data.inputs.X_test if shift is not None else None
@@ -292,7 +292,7 @@ def _run_workers(load, base, space, spec, shares, n_before, timeout, log, study,
     if not children:
         optimize(study, data, base, space, shares[0], timeout=timeout, log=log)
         return
-    workers, cores = len(shares), _cores()
+    workers, cores = sum(n > 0 for n in shares), _cores()  # the cores go to the workers with trials
     with ProcessPoolExecutor(len(children), mp_context=get_context("spawn")) as pool:
         futures = [
             pool.submit(
