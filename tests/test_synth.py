@@ -25,7 +25,7 @@ EXACT = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "r
 
 SMALL = dict(seed=7, rows=2_600_000, cycles=4, test_segments=5)
 
-# Calibration bands (model v2) for the 5/50/95th percentiles across test segments free of failure spikes
+# Calibration bands (the default model, v3; v2 passed them too) for the 5/50/95th percentiles across test segments free of failure spikes
 # (max abs <= 1000), from the 48 real test segments in ../shared/lanl_real (benchmarks/calibrate_synth.py):
 #   mean 3.79/4.12/4.49, std 3.40/5.67/8.50, kurtosis 13.9/36.8/164, q05 -4/-2/-0.35, q95 9/10.5/13,
 #   max abs 69/114/302, lag-1 autocorrelation 0.575/0.808/0.890, share of power below 0.025 cycles/sample
@@ -398,7 +398,7 @@ def test_cli_writes_dataset_and_reports_errors(tmp_path):
 # sha256 over (name, bytes) of every file but synth_info.json of
 # generate(seed=3, rows=3_000_000, cycles=4, test_segments=3), computed with the generator as it was before the
 # v2 model (commit 14cf12d): the v1 preset must keep writing those bytes.
-# The same for v2 (commit 40bb871, the README's v2 figures): a later preset must not move v2's bytes either.
+# The same for v2 (commit 40bb871, before v3 became the default): the README's v2 figures stay reproducible.
 DIGESTS = {
     "v1": "5b3079728d3d20997843bfd5ef4c06c7313a4bd2f615fcf12c3797ae49d331af",
     "v2": "969a4568ac36ed17f42084b70b691a71ff23f2dfc9e14e72e988b31c82e74417",
@@ -418,10 +418,11 @@ def test_earlier_presets_keep_writing_their_bytes(tmp_path, model):
 
 
 def test_presets_resolve_and_unknown_ones_are_refused(dataset, tmp_path):
-    assert synth.DEFAULT_MODEL == "v2" and dataset.model == "v2"
-    assert synth.signal_model() is synth.V2 and synth.signal_model("v1") is synth.V1
+    assert synth.DEFAULT_MODEL == "v3" and dataset.model == "v3"
+    assert synth.signal_model() is synth.V3 and synth.signal_model("v1") is synth.V1
+    assert synth.signal_model("v2") is synth.V2 and synth.V3 != synth.V2
     assert synth.resolve_model(synth.V1) == ("v1", synth.V1)
-    assert synth.resolve_model(synth.replace(synth.V2, floor_sd=1.0))[0] == "custom"
+    assert synth.resolve_model(synth.replace(synth.V3, floor_sd=1.0))[0] == "custom"
     with pytest.raises(LanlError, match="unknown synthetic signal model 'v9'"):
         synth.generate(tmp_path / "x", rows=2_600_000, cycles=4, test_segments=1, model="v9")
     # an info file written before v2 has no model: it was the first generator
@@ -488,12 +489,14 @@ def test_measured_noise_carries_the_filters_across_chunks():
     np.testing.assert_allclose(one, direct, atol=1e-9)
 
 
-def test_a_quiet_windows_floor_is_the_real_floor():
+@pytest.mark.parametrize("model", ["v3", "v2"])
+def test_a_quiet_windows_floor_is_the_real_floor(model):
     """Above 0.2 cycles/sample only the instrument floor remains: a synthetic window's binned spectrum there
     is the real one within 15% (v1's white noise scaled with activity was 0.5-4x it)."""
     edges = np.asarray(real.SPECTRUM_EDGES)
-    plan = synth.plan_train(2, 3_000_000, 2, synth.SEGMENT_LENGTH, synth.V2)[1]
-    x = np.concatenate(list(synth.simulate_cycle(plan, synth.V2, 2)))[:150_000].astype(np.float64)
+    preset = synth.signal_model(model)
+    plan = synth.plan_train(2, 3_000_000, 2, synth.SEGMENT_LENGTH, preset)[1]
+    x = np.concatenate(list(synth.simulate_cycle(plan, preset, 2)))[:150_000].astype(np.float64)
     c = x - x.mean()
     power = np.abs(np.fft.rfft(c)) ** 2 / len(c)
     f = np.arange(len(power)) / len(c)
@@ -506,8 +509,9 @@ def test_a_quiet_windows_floor_is_the_real_floor():
 # ------------------------------------------------------------------------------------------------- layout v2
 
 
-def test_full_size_lays_out_the_real_cycles():
-    plans = synth.plan_train(0, real.REAL_ROWS, 17, synth.SEGMENT_LENGTH, synth.V2)
+@pytest.mark.parametrize("model", ["v3", "v2"])
+def test_full_size_lays_out_the_real_cycles(model):
+    plans = synth.plan_train(0, real.REAL_ROWS, 17, synth.SEGMENT_LENGTH, synth.signal_model(model))
     assert [p.start for p in plans] == [0, *real.REAL_QUAKE_ROWS]
     np.testing.assert_allclose([p.duration for p in plans[1:]], real.REAL_CYCLE_SECONDS)
     first, last = plans[0], plans[-1]
@@ -634,16 +638,18 @@ def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(
     folder.mkdir()
     (folder / "synth_info.json").write_text('{"seed": 0}')  # written before v2: the first generator
     ensure_synthetic(folder, 0)
-    assert calls == [{"seed": 0, "model": "v2"}]
-    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v2"}')
+    assert calls == [{"seed": 0, "model": "v3"}]
+    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v3"}')
     ensure_synthetic(folder, 0)
     assert len(calls) == 1  # reused
     ensure_synthetic(folder, 0, "v1")
     ensure_synthetic(folder, 1)
-    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v2"}]
+    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v2"}')  # the default before v3
+    ensure_synthetic(folder, 0)
+    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v3"}, {"seed": 0, "model": "v3"}]
 
 
-@pytest.mark.parametrize("model", ["v2", "v1"])
+@pytest.mark.parametrize("model", ["v3", "v2", "v1"])
 def test_window_state_is_the_hidden_state_behind_the_windows(tmp_path, model):
     """The generator's hidden state of train windows (what benchmarks/oracle_synth.py reads): its labels are
     train.csv's, and the event activity it reports drives the windows' amplitude and falls with the label."""
