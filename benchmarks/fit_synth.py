@@ -66,15 +66,9 @@ SEARCH = {  # name: (low, high, log scale)
 
 def windows(model, rows: int, cycles: int, segments: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(every train window with the table statistics, ``ttf`` and ``straddles``; ``segments`` test segments
-    with all statistics) of the in-memory synthetic dataset."""
-    x, t = cs.synth_signal(0, rows, cycles, model)
-    n = len(x) // cs.WINDOW
-    table = []
-    for i in range(n):
-        w, tw = x[i * cs.WINDOW : (i + 1) * cs.WINDOW], t[i * cs.WINDOW : (i + 1) * cs.WINDOW]
-        straddles = bool(np.any(np.diff(tw) > 0))
-        table.append(cs.window_stats(w, spectral=False) | {"ttf": tw[-1], "straddles": straddles})
-    return pd.DataFrame(table), cs.synth_test(0, rows, cycles, segments, model)
+    with all statistics) of the in-memory synthetic dataset (``calibrate_synth``'s own tables)."""
+    table, _ = cs.synth_train(0, rows, cycles, model)
+    return table, cs.synth_test(0, rows, cycles, segments, model)
 
 
 class Real:
