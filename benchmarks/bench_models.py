@@ -84,7 +84,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("data/synthetic"))
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic dataset")
-    ap.add_argument("--synth-model", default="default", help="the generator's preset (default v3, or v2, v1)")
+    ap.add_argument(
+        "--synth-model", default="default", help="the generator's preset (default v4, or v3, v2, v1)"
+    )
     ap.add_argument("--models", nargs="+", default=["lgbm", "cnn", "lstm"], choices=["lgbm", "cnn", "lstm"])
     ap.add_argument("--runs", type=Path, default=None, help="runs folder (default: a temporary one)")
     ap.add_argument("--features-dir", type=Path, default=Path("features"))

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.fft
+from scipy.ndimage import uniform_filter1d
 from scipy.stats import ks_2samp, kurtosis, skew, spearmanr
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,7 +56,10 @@ QUAKES = np.array(
 )  # fmt: skip
 TABLE_STATS = ("mean", "std", "median", "kurtosis", "skew", "q25", "q75", "min", "max")
 TEST_TABLE_STATS = ("mean", "std", "median", "kurtosis", "skew")
-SPECTRAL_STATS = ("lag1 autocorr", "low 5% power share", "spectral centroid", "mfcc4 mean", "mfcc18 mean")
+SPECTRAL_STATS = (
+    "lag1 autocorr", "low 5% power share", "spectral centroid", "mfcc4 mean", "mfcc18 mean", "envelope acf 256",
+)  # fmt: skip
+ENVELOPE_SMOOTH, ENVELOPE_LAG = 32, 256
 RAW_STATS = ("mean", "std", "kurtosis", "q05", "q95", "max abs") + SPECTRAL_STATS
 PERCENTILES = (5, 50, 95)
 
@@ -71,8 +75,10 @@ _MEL = mel_filterbank(22050.0, 2048, 128)
 
 def spectral_stats(x: np.ndarray, *, seed: int = 0) -> dict[str, float]:
     """Spectral shape of one window: lag-1 autocorrelation, the share of (non-DC) power in the lowest 5% of
-    frequencies, the power-weighted mean frequency (cycles per sample) and the 1st place's MFCC 4 / 18 means
-    (librosa defaults on the signal plus N(0, 0.5) noise minus its median)."""
+    frequencies, the power-weighted mean frequency (cycles per sample), the 1st place's MFCC 4 / 18 means
+    (librosa defaults on the signal plus N(0, 0.5) noise minus its median) and how long the events last: the
+    autocorrelation at ``ENVELOPE_LAG`` rows of the power envelope (the squared deviation from the median,
+    averaged over ``ENVELOPE_SMOOTH`` rows)."""
     xf = x.astype(np.float64)
     c = xf - xf.mean()
     power = np.abs(scipy.fft.rfft(c))[1:] ** 2
@@ -80,12 +86,15 @@ def spectral_stats(x: np.ndarray, *, seed: int = 0) -> dict[str, float]:
     noisy = xf + np.random.default_rng(seed).normal(0.0, 0.5, len(xf))
     log_mel = mean_log_mel(noisy - np.median(noisy), _MEL, 2048, 512, 80.0)
     mfcc = scipy.fft.dct(log_mel, type=2, norm="ortho")
+    envelope = uniform_filter1d((xf - np.median(xf)) ** 2, ENVELOPE_SMOOTH)
+    envelope -= envelope.mean()
     return {
         "lag1 autocorr": float(c[1:] @ c[:-1] / (c @ c)),
         "low 5% power share": float(power[: len(power) // 20].sum() / power.sum()),
         "spectral centroid": float(freqs @ power / power.sum()),
         "mfcc4 mean": float(mfcc[4]),
         "mfcc18 mean": float(mfcc[18]),
+        "envelope acf 256": float(envelope[ENVELOPE_LAG:] @ envelope[:-ENVELOPE_LAG] / (envelope @ envelope)),
     }
 
 
@@ -316,6 +325,9 @@ def joint_structure(windows: pd.DataFrame) -> dict[str, float]:
         "median IQR / std": float(np.median((windows["q75"] - windows["q25"]) / std)),
         "median (max - median) / std": float(np.median((windows["max"] - windows["median"]) / std)),
         "median skew": float(windows["skew"].median()),
+        "median (max - median) / (median - min)": float(
+            np.median((windows["max"] - windows["median"]) / (windows["median"] - windows["min"]))
+        ),
         "quietest 10%: median std": float(np.median(std[quiet])),
         "quietest 10%: median kurtosis": float(np.median(kurt[quiet])),
     }

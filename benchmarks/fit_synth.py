@@ -20,9 +20,10 @@ distance to the real data (lower is better), the sum of:
   on as many real windows as the trial has (every k-th real window, so both fits see as much data);
 * the mean gap between the synthetic and real Spearman r of each table statistic with time_to_failure.
 
-A study is named after the base preset and the sizes (trials of other sizes are not comparable); a trial that
-fails (too few calm test segments for the AUC's folds) is recorded as failed and the search goes on. Prints the
-best constants as a ``dataclasses.replace`` call; the choice is then checked with
+``--set NAME=VALUE`` fixes a constant (measured elsewhere, say) and leaves it out of the search. A study is
+named after the base preset, the fixed constants and the sizes (trials of other sizes are not comparable); a
+trial that fails (too few calm test segments for the AUC's folds) is recorded as failed and the search goes on.
+Prints the best constants as a ``dataclasses.replace`` call; the choice is then checked with
 ``calibrate_synth.py`` at its larger size (the trial's AUCs are noisier: ~400 synthetic windows).
 """
 
@@ -54,6 +55,9 @@ SEARCH = {  # name: (low, high, log scale)
     "event_min": (3.0, 15.0, True),
     "event_alpha": (1.8, 3.5, False),
     "event_max": (40.0, 300.0, True),
+    "event_decay": (80.0, 1000.0, True),
+    "quiet_decay": (50.0, 1000.0, True),
+    "asymmetry": (0.0, 0.04, False),
     "event_size_power": (0.0, 2.0, False),
     "rate_floor": (0.02, 0.3, False),
     "rate_power": (0.8, 2.5, False),
@@ -138,6 +142,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--base", default="default", help="the preset whose constants the search starts from")
     p.add_argument("--start", action="append", help="a point to try early: name=value,name=value,...")
     p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a constant (left out of the search)",
+    )
+    p.add_argument(
         "--storage", default=None, help="an Optuna storage URL, to share or resume (default: memory)"
     )
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed (give each worker its own)")
@@ -145,12 +156,19 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.cycles < 5:
         p.error("--cycles must be at least 5 (the label's readability is scored on 5 folds by cycle)")
-    base = synth.signal_model(args.base)
+    try:
+        base = cs.with_constants(synth.signal_model(args.base), args.set)
+    except ValueError as e:
+        p.error(str(e))
+    fixed = {item.partition("=")[0] for item in args.set}
+    search = {k: v for k, v in SEARCH.items() if k not in fixed}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         sampler=optuna.samplers.TPESampler(seed=args.seed),
         storage=args.storage,
-        study_name=f"synth-{args.base}-{args.rows}-{args.cycles}-{args.test_segments}",
+        study_name="-".join(
+            ["synth", args.base, *sorted(args.set), str(args.rows), str(args.cycles), str(args.test_segments)]
+        ),
         load_if_exists=True,
     )
     if args.show:
@@ -167,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     def objective(trial):
-        params = {k: trial.suggest_float(k, lo, hi, log=log) for k, (lo, hi, log) in SEARCH.items()}
+        params = {k: trial.suggest_float(k, lo, hi, log=log) for k, (lo, hi, log) in search.items()}
         total, parts = score(replace(base, **params), real, (args.rows, args.cycles, args.test_segments))
         for k, v in parts.items():
             trial.set_user_attr(k, v)
@@ -178,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         return total
 
     if not study.trials:
-        study.enqueue_trial({k: getattr(base, k) for k in SEARCH})
+        study.enqueue_trial({k: getattr(base, k) for k in search})
     for start in args.start or []:
         study.enqueue_trial({k: float(v) for k, v in (kv.split("=") for kv in start.split(","))})
     study.optimize(objective, n_trials=args.trials, catch=(ValueError,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import pytest
 import scipy.fft
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import kurtosis, spearmanr
+from scipy.ndimage import uniform_filter1d
+from scipy.stats import kurtosis, skew, spearmanr
 
 from lanl.data import csvformat, real, synth
 from lanl.errors import LanlError
@@ -25,13 +27,14 @@ EXACT = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "r
 
 SMALL = dict(seed=7, rows=2_600_000, cycles=4, test_segments=5)
 
-# Calibration bands (the default model, v3; v2 passed them too) for the 5/50/95th percentiles across test segments free of failure spikes
+# Calibration bands (the default model, v4; v3 and v2 passed them but for the envelope) for the 5/50/95th percentiles across test segments free of failure spikes
 # (max abs <= 1000), from the 48 real test segments in ../shared/lanl_real (benchmarks/calibrate_synth.py):
 #   mean 3.79/4.12/4.49, std 3.40/5.67/8.50, kurtosis 13.9/36.8/164, q05 -4/-2/-0.35, q95 9/10.5/13,
 #   max abs 69/114/302, lag-1 autocorrelation 0.575/0.808/0.890, share of power below 0.025 cycles/sample
 #   0.039/0.059/0.129, spectral centroid 0.062/0.082/0.132, MFCC-4 mean -13.0/-10.3/-7.0 (2,624 real test
 #   segments: std 3.45/5.82/9.78, kurtosis 12.8/46.7/208). v1 put every segment's lag-1 autocorrelation at
-#   0.80-0.82 and MFCC-4 at -14.5 to -13.4.
+#   0.80-0.82 and MFCC-4 at -14.5 to -13.4. How long the events last, the power envelope's autocorrelation at
+#   256 rows (calibrate_synth's "envelope acf 256"): 0.149/0.230/0.456; v3's events were ~2.5x too short (0.03).
 # Margins: +-0.35 on the mean; about x/1.5 on the scale statistics, wider at the tails (x2.5 on the 95th
 # percentiles of kurtosis and max abs, which 48 segments pin down poorly); 2-4 counts on the quantiles; the
 # spectral statistics +-0.05-0.1 on the autocorrelation, x/1.5 on the shares, +-2 on MFCC-4.
@@ -46,6 +49,7 @@ BANDS = {
     "low share": [(0.026, 0.058), (0.040, 0.090), (0.070, 0.20)],
     "centroid": [(0.045, 0.085), (0.065, 0.110), (0.095, 0.17)],
     "mfcc4": [(-15.5, -10.5), (-12.3, -8.3), (-9.5, -4.5)],
+    "envelope acf": [(0.08, 0.22), (0.15, 0.32), (0.28, 0.65)],
 }
 SPIKE = 1000
 MEL = mfcc.mel_filterbank(22050.0, 2048, 128)
@@ -61,6 +65,8 @@ def _stats(x: np.ndarray) -> dict[str, float]:
     freqs = np.arange(1, len(power) + 1) / len(x)
     noisy = x + np.random.default_rng(0).normal(0.0, 0.5, len(x))
     log_mel = mfcc.mean_log_mel(noisy - np.median(noisy), MEL, 2048, 512, 80.0)
+    envelope = uniform_filter1d((x - np.median(x)) ** 2, 32)
+    envelope -= envelope.mean()
     return {
         "mean": x.mean(),
         "std": x.std(),
@@ -72,6 +78,7 @@ def _stats(x: np.ndarray) -> dict[str, float]:
         "low share": power[: len(power) // 20].sum() / power.sum(),
         "centroid": freqs @ power / power.sum(),
         "mfcc4": scipy.fft.dct(log_mel, type=2, norm="ortho")[4],
+        "envelope acf": envelope[256:] @ envelope[:-256] / (envelope @ envelope),
     }
 
 
@@ -398,10 +405,12 @@ def test_cli_writes_dataset_and_reports_errors(tmp_path):
 # sha256 over (name, bytes) of every file but synth_info.json of
 # generate(seed=3, rows=3_000_000, cycles=4, test_segments=3), computed with the generator as it was before the
 # v2 model (commit 14cf12d): the v1 preset must keep writing those bytes.
-# The same for v2 (commit 40bb871, before v3 became the default): the README's v2 figures stay reproducible.
+# The same for v2 (commit 40bb871, before v3 became the default) and v3 (commit 5c3b413, before v4): the README's
+# v2 and v3 figures stay reproducible.
 DIGESTS = {
     "v1": "5b3079728d3d20997843bfd5ef4c06c7313a4bd2f615fcf12c3797ae49d331af",
     "v2": "969a4568ac36ed17f42084b70b691a71ff23f2dfc9e14e72e988b31c82e74417",
+    "v3": "04781c47cc0806cb361e1245bc1676362456df24a15b3b54d9d9ef886bd413aa",
 }
 
 
@@ -418,11 +427,11 @@ def test_earlier_presets_keep_writing_their_bytes(tmp_path, model):
 
 
 def test_presets_resolve_and_unknown_ones_are_refused(dataset, tmp_path):
-    assert synth.DEFAULT_MODEL == "v3" and dataset.model == "v3"
-    assert synth.signal_model() is synth.V3 and synth.signal_model("v1") is synth.V1
-    assert synth.signal_model("v2") is synth.V2 and synth.V3 != synth.V2
+    assert synth.DEFAULT_MODEL == "v4" and dataset.model == "v4"
+    assert synth.signal_model() is synth.V4 and synth.signal_model("v1") is synth.V1
+    assert synth.signal_model("v2") is synth.V2 and synth.V3 != synth.V2 and synth.V4 != synth.V3
     assert synth.resolve_model(synth.V1) == ("v1", synth.V1)
-    assert synth.resolve_model(synth.replace(synth.V3, floor_sd=1.0))[0] == "custom"
+    assert synth.resolve_model(synth.replace(synth.V4, floor_sd=1.0))[0] == "custom"
     with pytest.raises(LanlError, match="unknown synthetic signal model 'v9'"):
         synth.generate(tmp_path / "x", rows=2_600_000, cycles=4, test_segments=1, model="v9")
     # an info file written before v2 has no model: it was the first generator
@@ -489,7 +498,7 @@ def test_measured_noise_carries_the_filters_across_chunks():
     np.testing.assert_allclose(one, direct, atol=1e-9)
 
 
-@pytest.mark.parametrize("model", ["v3", "v2"])
+@pytest.mark.parametrize("model", ["v4", "v2"])
 def test_a_quiet_windows_floor_is_the_real_floor(model):
     """Above 0.2 cycles/sample only the instrument floor remains: a synthetic window's binned spectrum there
     is the real one within 15% (v1's white noise scaled with activity was 0.5-4x it)."""
@@ -509,7 +518,7 @@ def test_a_quiet_windows_floor_is_the_real_floor(model):
 # ------------------------------------------------------------------------------------------------- layout v2
 
 
-@pytest.mark.parametrize("model", ["v3", "v2"])
+@pytest.mark.parametrize("model", ["v4", "v2"])
 def test_full_size_lays_out_the_real_cycles(model):
     plans = synth.plan_train(0, real.REAL_ROWS, 17, synth.SEGMENT_LENGTH, synth.signal_model(model))
     assert [p.start for p in plans] == [0, *real.REAL_QUAKE_ROWS]
@@ -530,19 +539,25 @@ def test_full_size_lays_out_the_real_cycles(model):
 
 
 def test_failure_burst_comes_about_0_3_s_before_the_failure_and_the_quake_is_quiet():
-    """The real spikes (3,000-5,500 counts) come at time_to_failure 0.28-0.32 s; the windows holding the quake
-    itself are quiet (real median std 3.75)."""
+    """The real spikes (3,000-5,500 counts) come at time_to_failure 0.28-0.32 s, and the 16 real windows holding
+    one have a median std of ~130 and kurtosis of ~225 (115-366: a burst of ~2,000 rows; v3's 4,000-row bursts
+    gave ~145 and ~100); the windows holding the quake itself are quiet (real median std 3.75)."""
     n = synth.SEGMENT_LENGTH
-    last = []
+    last, burst_std, burst_kurtosis = [], [], []
     for plan, x, ttf in _cycles(seed=4, rows=16_000_000, cycles=8):
         if plan.burst_row < 0:
             continue
         peak = int(np.abs(x.astype(np.int32) - 4).argmax())
         assert 0.25 <= ttf[peak] <= 0.35 and np.abs(x).max() > 1000
         last.append(x[-n // 4 :].std())  # the last rows before the failure
+        start = plan.burst_row // n * n  # the window laid from the cycle's start that holds the burst
+        window = x[start : start + n].astype(np.float64)
+        burst_std.append(window.std())
+        burst_kurtosis.append(kurtosis(window))
     assert (
         len(last) == 7 and np.median(last) < 6
     )  # real: 2.8-6.7, median 3.4, in the 16 slices before a quake
+    assert 80 < np.median(burst_std) < 200 and 140 < np.median(burst_kurtosis) < 400
 
 
 def _cycles(seed: int, rows: int, cycles: int):
@@ -569,6 +584,35 @@ def test_segment_statistics_sit_in_the_calibration_bands(synthetic_test_segments
     for name, bands in BANDS.items():
         for (lo, hi), value in zip(bands, pct[name], strict=True):
             assert lo <= value <= hi, (name, value, (lo, hi))
+
+
+def test_segments_lean_positive_like_the_real_ones(synthetic_test_segments):
+    """The real signal's positive swings are larger than its negative ones: over the 2,624 real test segments the
+    median skew is +0.090 and 69.8% of the segments skew positive (train windows: +0.085, 68.3%). v3 and
+    earlier were symmetric (here: median +0.038, 55.5%; -0.001 over 600 segments at 150M rows)."""
+    skews = np.array([skew(x.astype(np.float64)) for x in synthetic_test_segments])
+    assert 0.06 < np.median(skews) < 0.15
+    assert 0.6 < np.mean(skews > 0) < 0.8
+
+
+def test_the_asymmetric_response_keeps_the_mean_and_scales_the_half_waves():
+    """``y + a (|y| - E|y|)`` on Gaussian ``y`` whose variance follows the envelopes: the mean stays 0 and the
+    positive tail (from the median) is (1 + a) / (1 - a) times the negative one, at a loud and a quiet envelope."""
+    model = replace(synth.signal_model("v2"), asymmetry=0.03)
+    rng = np.random.default_rng(0)
+    n, w, amp = 400_000, 0.3, 1.1
+    quiet = np.r_[np.full(n // 2, 0.5), np.full(n // 2, 6.0)]
+    active = np.r_[np.full(n // 2, 0.2), np.full(n // 2, 9.0)]
+    gain = np.r_[np.full(n // 2, 1.4), np.full(n // 2, 0.7)]
+    sd = amp * np.sqrt(quiet**2 + active**2 * (w * gain**2 + 1 - w))
+    y = sd * rng.standard_normal(n)
+    out = synth._asymmetric(y, model, amp, quiet, active, gain, w)
+    for half in (slice(0, n // 2), slice(n // 2, n)):
+        o, s = out[half], sd[half][0]
+        assert abs(o.mean()) < 4 * s / np.sqrt(n / 2)
+        up, mid, down = np.quantile(o, [0.999, 0.5, 0.001])
+        assert (up - mid) / (mid - down) == pytest.approx(1.03 / 0.97, rel=0.01)
+    assert np.array_equal(synth._asymmetric(y, replace(model, asymmetry=0.0), amp, quiet, active, gain, w), y)
 
 
 def test_test_segments_are_shifted_down_like_the_real_test_set(synthetic_test_segments):
@@ -638,18 +682,18 @@ def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(
     folder.mkdir()
     (folder / "synth_info.json").write_text('{"seed": 0}')  # written before v2: the first generator
     ensure_synthetic(folder, 0)
-    assert calls == [{"seed": 0, "model": "v3"}]
-    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v3"}')
+    assert calls == [{"seed": 0, "model": "v4"}]
+    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v4"}')
     ensure_synthetic(folder, 0)
     assert len(calls) == 1  # reused
     ensure_synthetic(folder, 0, "v1")
     ensure_synthetic(folder, 1)
-    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v2"}')  # the default before v3
+    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v3"}')  # the default before v4
     ensure_synthetic(folder, 0)
-    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v3"}, {"seed": 0, "model": "v3"}]
+    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v4"}, {"seed": 0, "model": "v4"}]
 
 
-@pytest.mark.parametrize("model", ["v3", "v2", "v1"])
+@pytest.mark.parametrize("model", ["v4", "v3", "v2", "v1"])
 def test_window_state_is_the_hidden_state_behind_the_windows(tmp_path, model):
     """The generator's hidden state of train windows (what benchmarks/oracle_synth.py reads): its labels are
     train.csv's, and the event activity it reports drives the windows' amplitude and falls with the label."""

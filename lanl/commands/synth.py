@@ -8,7 +8,7 @@ import click
 
 # Sizes and presets are repeated here (not imported) so that ``lanl --help`` does not import numpy and numba.
 _ROWS, _CYCLES, _TEST_SEGMENTS = 24_000_000, 8, 64
-_MODELS, _DEFAULT_MODEL = ("v3", "v2", "v1"), "v3"
+_MODELS, _DEFAULT_MODEL = ("v4", "v3", "v2", "v1"), "v4"
 
 
 @click.command(name="synth")
@@ -47,9 +47,10 @@ _MODELS, _DEFAULT_MODEL = ("v3", "v2", "v1"), "v3"
     type=click.Choice(_MODELS),
     default=_DEFAULT_MODEL,
     show_default=True,
-    help="The generator's calibration: v3 (v2's signal refitted to the real windows' joint statistics and how "
+    help="The generator's calibration: v4 (v3 with events as long as the real ones, more small ones and the real "
+    "signal's lean to positive swings), v3 (v2's signal refitted to the real windows' joint statistics and how "
     "readable their label is), v2 (the real train windows and test segments statistic by statistic: spectra, "
-    "tails, label trend; v2 and v3 lay out the real cycles at --rows 629145480 --cycles 17) or v1 (the first "
+    "tails, label trend; v2 and later lay out the real cycles at --rows 629145480 --cycles 17) or v1 (the first "
     "one). Figures in the README say which one they used.",
 )
 def synth(out, seed, rows, cycles, test_segments, sample_submission, model):
