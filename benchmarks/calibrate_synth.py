@@ -350,6 +350,8 @@ def with_constants(model, settings: list[str]):
             number = float(value)
         except ValueError:
             raise ValueError(f"--set {item}: {name} takes a number") from None
+        if not np.isfinite(number):
+            raise ValueError(f"--set {item}: {name} takes a finite number")
         if kind is int and not number.is_integer():
             raise ValueError(f"--set {item}: {name} takes a whole number")
         changes[name] = kind(number)

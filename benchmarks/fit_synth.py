@@ -21,7 +21,7 @@ distance to the real data (lower is better), the sum of:
 * the mean gap between the synthetic and real Spearman r of each table statistic with time_to_failure.
 
 ``--set NAME=VALUE`` fixes a constant (measured elsewhere, say) and leaves it out of the search. A study is
-named after the base preset, the fixed constants and the sizes (trials of other sizes are not comparable); a
+named after the objective's version, the base preset, the fixed constants and the sizes (trials of other sizes are not comparable); a
 trial that fails (too few calm test segments for the AUC's folds) is recorded as failed and the search goes on.
 Prints the best constants as a ``dataclasses.replace`` call; the choice is then checked with
 ``calibrate_synth.py`` at its larger size (the trial's AUCs are noisier: ~400 synthetic windows).
@@ -43,11 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import calibrate_synth as cs  # noqa: E402
 
 from lanl.data import synth  # noqa: E402
+from lanl.errors import LanlError  # noqa: E402
 
+OBJECTIVE = 2  # in the study's name: 2 since the envelope statistic and the decay and asymmetry constants
 SEARCH = {  # name: (low, high, log scale)
     "floor_sd": (1.5, 3.0, False),
     "noise_sd": (0.0, 2.5, False),
-    "quiet_rate": (3e-5, 3e-3, True),
+    "quiet_rate": (1e-5, 3e-3, True),
     "quiet_min": (2.0, 20.0, True),
     "quiet_alpha": (1.6, 3.5, False),
     "quiet_max": (30.0, 300.0, True),
@@ -157,17 +159,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.cycles < 5:
         p.error("--cycles must be at least 5 (the label's readability is scored on 5 folds by cycle)")
     try:
-        base = cs.with_constants(synth.signal_model(args.base), args.set)
-    except ValueError as e:
+        preset, model = synth.resolve_model(args.base)
+        base = cs.with_constants(model, args.set)
+    except (ValueError, LanlError) as e:
         p.error(str(e))
-    fixed = {item.partition("=")[0] for item in args.set}
+    fixed = {item.partition("=")[0]: getattr(base, item.partition("=")[0]) for item in args.set}
     search = {k: v for k, v in SEARCH.items() if k not in fixed}
+    starts = [dict(kv.split("=", 1) for kv in start.split(",")) for start in args.start or []]
+    for start in starts:
+        if set(start) - set(search):
+            p.error(
+                f"--start names constants that are not searched: {', '.join(sorted(set(start) - set(search)))}"
+            )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         sampler=optuna.samplers.TPESampler(seed=args.seed),
         storage=args.storage,
         study_name="-".join(
-            ["synth", args.base, *sorted(args.set), str(args.rows), str(args.cycles), str(args.test_segments)]
+            [f"synth{OBJECTIVE}", preset, *(f"{k}={v:g}" for k, v in sorted(fixed.items()))]
+            + [str(args.rows), str(args.cycles), str(args.test_segments)]
         ),
         load_if_exists=True,
     )
@@ -176,7 +186,11 @@ def main(argv: list[str] | None = None) -> None:
         for t in done[:5]:
             parts = ", ".join(f"{k} {v:.3f}" for k, v in t.user_attrs.items())
             print(f"trial {t.number}: {t.value:.3f} ({parts})")
-            print("  replace(base, " + ", ".join(f"{k}={v:.4g}" for k, v in t.params.items()) + ")")
+            print(
+                f"  replace({preset}, "
+                + ", ".join(f"{k}={v:.4g}" for k, v in {**fixed, **t.params}.items())
+                + ")"
+            )
         return
     real = Real()
     if real.gain(args.rows // cs.WINDOW) <= 0:
@@ -197,8 +211,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if not study.trials:
         study.enqueue_trial({k: getattr(base, k) for k in search})
-    for start in args.start or []:
-        study.enqueue_trial({k: float(v) for k, v in (kv.split("=") for kv in start.split(","))})
+    for start in starts:
+        study.enqueue_trial({k: float(v) for k, v in start.items()})
     study.optimize(objective, n_trials=args.trials, catch=(ValueError,))
     if not any(t.value is not None for t in study.trials):
         raise SystemExit("fit_synth: no trial completed (see the failures above)")
@@ -207,7 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         f"best score {best.value:.3f} (trial {best.number}): "
         + ", ".join(f"{k} {v:.3f}" for k, v in best.user_attrs.items())
     )
-    print("replace(base, " + ", ".join(f"{k}={v:.4g}" for k, v in best.params.items()) + ")")
+    print(
+        f"replace({preset}, " + ", ".join(f"{k}={v:.4g}" for k, v in {**fixed, **best.params}.items()) + ")"
+    )
 
 
 if __name__ == "__main__":
