@@ -697,17 +697,40 @@ def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(
     monkeypatch.setattr(synth, "generate", lambda folder, **kw: calls.append(kw))
     folder = tmp_path / "synthetic"
     folder.mkdir()
-    (folder / "synth_info.json").write_text('{"seed": 0}')  # written before v2: the first generator
+    info = folder / "synth_info.json"
+    v4 = synth.model_digest(synth.V4)
+    info.write_text('{"seed": 0}')  # written before v2: the first generator
     ensure_synthetic(folder, 0)
     assert calls == [{"seed": 0, "model": "v4"}]
-    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v4"}')
+    info.write_text(f'{{"seed": 0, "model": "v4", "model_digest": "{v4}"}}')
     ensure_synthetic(folder, 0)
     assert len(calls) == 1  # reused
     ensure_synthetic(folder, 0, "v1")
     ensure_synthetic(folder, 1)
-    (folder / "synth_info.json").write_text('{"seed": 0, "model": "v3"}')  # the default before v4
-    ensure_synthetic(folder, 0)
+    info.write_text(f'{{"seed": 0, "model": "v3", "model_digest": "{synth.model_digest(synth.V3)}"}}')
+    ensure_synthetic(folder, 0)  # the default before v4
     assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v4"}, {"seed": 0, "model": "v4"}]
+    # v4 by name, but written while its constants were others (in development), or before digests were recorded
+    stale = synth.model_digest(replace(synth.V4, event_rate=synth.V4.event_rate * 2))
+    for text in (
+        f'{{"seed": 0, "model": "v4", "model_digest": "{stale}"}}',
+        '{"seed": 0, "model": "v4"}',
+        "[0]",
+    ):
+        info.write_text(text)
+        ensure_synthetic(folder, 0)
+    assert calls[4:] == [{"seed": 0, "model": "v4"}] * 3
+
+
+def test_the_model_digest_follows_every_constant_and_is_written_with_the_dataset(tmp_path):
+    digests = {synth.model_digest(m) for m in synth.MODELS.values()}
+    assert len(digests) == len(synth.MODELS)
+    assert synth.model_digest(replace(synth.V4)) == synth.model_digest(synth.V4)
+    assert synth.model_digest(replace(synth.V4, failure_amp=(1050.0, 1801.0))) != synth.model_digest(synth.V4)
+    info = synth.generate(tmp_path / "d", rows=2_500_000, cycles=2, test_segments=1, model="v1")
+    assert (
+        synth.SynthInfo.load(info.out_dir).model_digest == synth.model_digest(synth.V1) == info.model_digest
+    )
 
 
 @pytest.mark.parametrize("model", ["v4", "v3", "v2", "v1"])

@@ -188,18 +188,24 @@ def run(
 
 def ensure_synthetic(folder: Path, seed: int, model: str = "default") -> Path:
     """Generate the default-size synthetic dataset into ``folder`` unless one with this seed and generator
-    model (default: the default one) is already there (one written by another model is replaced)."""
+    model (default: the default one), written with the model's present constants, is already there (one written
+    by another model, or by the same preset while its constants were different, is replaced)."""
     from lanl.data import synth
 
-    name = synth.resolve_model(model)[0]
+    name, constants = synth.resolve_model(model)
     info_file = folder / "synth_info.json"
     if info_file.exists():
         try:
             info = json.loads(info_file.read_text())
-            if info.get("seed") == seed and info.get("model", "v1") == name:
-                return folder
         except ValueError:
-            pass
+            info = None
+        info = info if isinstance(info, dict) else {}
+        if info.get("seed") == seed and info.get("model", "v1") == name:
+            if info.get("model_digest") == synth.model_digest(constants):
+                return folder
+            click.echo(
+                f"{folder} was written by other constants of model {name} (or before they were recorded)"
+            )
     click.echo(f"generating the synthetic dataset in {folder} (seed {seed}, model {name})")
     synth.generate(folder, seed=seed, model=name)
     return folder

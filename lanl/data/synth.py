@@ -117,7 +117,9 @@ measured-spectrum filters (FFT overlap-add); the rest is the Gaussian draws and 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -289,6 +291,13 @@ def signal_model(name: str = "default") -> SignalModel:
     return resolve_model(name)[1]
 
 
+def model_digest(model: SignalModel) -> str:
+    """A short digest of every constant of ``model`` (written to synth_info.json): two datasets of one preset
+    name written while its constants differed (in development) have different digests."""
+    text = json.dumps(dataclasses.asdict(model), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def resolve_model(model: SignalModel | str | None) -> tuple[str, SignalModel]:
     """(name, constants) of a preset name, ``None`` (the default preset) or a ``SignalModel`` (named after the
     preset it equals, else ``custom``)."""
@@ -337,6 +346,7 @@ class SynthInfo:
     test_ids: tuple[str, ...]
     cycle_durations: np.ndarray = field(default_factory=lambda: np.zeros(0))
     model: str = DEFAULT_MODEL
+    model_digest: str = ""  # model_digest() of the constants it was written with ("" before it was recorded)
 
     @property
     def train_csv(self) -> Path:
@@ -365,6 +375,7 @@ class SynthInfo:
             "cycle_starts": [int(s) for s in self.cycle_starts],
             "cycle_durations_s": [float(d) for d in self.cycle_durations],
             "model": self.model,
+            "model_digest": self.model_digest,
             "test_ids": list(self.test_ids),
             "block": BLOCK,
             "sample_dt": SAMPLE_DT,
@@ -391,6 +402,7 @@ class SynthInfo:
             test_ids=tuple(d["test_ids"]),
             cycle_durations=np.asarray(d["cycle_durations_s"], dtype=np.float64),
             model=d.get("model", "v1"),  # written before v2: the first generator
+            model_digest=d.get("model_digest", ""),
         )
 
 
@@ -1067,6 +1079,7 @@ def generate(
         test_ids=tuple(ids if given else sorted(ids)),
         cycle_durations=np.array([p.duration for p in train]),
         model=model_name,
+        model_digest=model_digest(model),
     )
     with atomic_dir(out_dir) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; a dataset folder is for reading
