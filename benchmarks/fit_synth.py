@@ -45,7 +45,7 @@ import calibrate_synth as cs  # noqa: E402
 from lanl.data import synth  # noqa: E402
 from lanl.errors import LanlError  # noqa: E402
 
-OBJECTIVE = 2  # in the study's name: 2 since the envelope statistic and the decay and asymmetry constants
+OBJECTIVE = 3  # in the study's name: 2 since the envelope statistic, decay and asymmetry constants; 3: steady
 SEARCH = {  # name: (low, high, log scale)
     "floor_sd": (1.5, 3.0, False),
     "noise_sd": (0.0, 2.5, False),
@@ -61,6 +61,8 @@ SEARCH = {  # name: (low, high, log scale)
     "quiet_decay": (50.0, 1000.0, True),
     "asymmetry": (0.0, 0.04, False),
     "event_size_power": (0.0, 2.0, False),
+    "steady_sd": (0.0, 2.0, False),
+    "steady_power": (0.5, 2.0, False),
     "rate_floor": (0.02, 0.3, False),
     "rate_power": (0.8, 2.5, False),
     "rate_mod_sd": (0.2, 0.9, False),

@@ -27,7 +27,7 @@ EXACT = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "r
 
 SMALL = dict(seed=7, rows=2_600_000, cycles=4, test_segments=5)
 
-# Calibration bands (the default model, v4; v3 and v2 passed them but for the envelope) for the 5/50/95th percentiles across test segments free of failure spikes
+# Calibration bands (the default model, v5; v4 passed them too, v3 and v2 but for the envelope) for the 5/50/95th percentiles across test segments free of failure spikes
 # (max abs <= 1000), from the 48 real test segments in ../shared/lanl_real (benchmarks/calibrate_synth.py):
 #   mean 3.79/4.12/4.49, std 3.40/5.67/8.50, kurtosis 13.9/36.8/164, q05 -4/-2/-0.35, q95 9/10.5/13,
 #   max abs 69/114/302, lag-1 autocorrelation 0.575/0.808/0.890, share of power below 0.025 cycles/sample
@@ -80,6 +80,8 @@ def _stats(x: np.ndarray) -> dict[str, float]:
         "low share": power[: len(power) // 20].sum() / power.sum(),
         "centroid": freqs @ power / power.sum(),
         "mfcc4": scipy.fft.dct(log_mel, type=2, norm="ortho")[4],
+        "mfcc18": scipy.fft.dct(log_mel, type=2, norm="ortho")[18],
+        "iqr / std": np.subtract(*np.quantile(x, [0.75, 0.25])) / x.std(),
         "envelope acf": envelope[256:] @ envelope[:-256] / (envelope @ envelope),
     }
 
@@ -407,12 +409,13 @@ def test_cli_writes_dataset_and_reports_errors(tmp_path):
 # sha256 over (name, bytes) of every file but synth_info.json of
 # generate(seed=3, rows=3_000_000, cycles=4, test_segments=3), computed with the generator as it was before the
 # v2 model (commit 14cf12d): the v1 preset must keep writing those bytes.
-# The same for v2 (commit 40bb871, before v3 became the default) and v3 (commit 5c3b413, before v4): the README's
-# v2 and v3 figures stay reproducible.
+# The same for v2 (commit 40bb871, before v3 became the default), v3 (commit 5c3b413, before v4) and v4 (commit
+# 8144d20, before v5): the README's v2, v3 and v4 figures stay reproducible.
 DIGESTS = {
     "v1": "5b3079728d3d20997843bfd5ef4c06c7313a4bd2f615fcf12c3797ae49d331af",
     "v2": "969a4568ac36ed17f42084b70b691a71ff23f2dfc9e14e72e988b31c82e74417",
     "v3": "04781c47cc0806cb361e1245bc1676362456df24a15b3b54d9d9ef886bd413aa",
+    "v4": "ae9fd0aec0c978fe4bec0bad5afd472d713c4fde31859fb874cd45c0d758ef6c",
 }
 
 
@@ -429,9 +432,10 @@ def test_earlier_presets_keep_writing_their_bytes(tmp_path, model):
 
 
 def test_presets_resolve_and_unknown_ones_are_refused(dataset, tmp_path):
-    assert synth.DEFAULT_MODEL == "v4" and dataset.model == "v4"
-    assert synth.signal_model() is synth.V4 and synth.signal_model("v1") is synth.V1
+    assert synth.DEFAULT_MODEL == "v5" and dataset.model == "v5"
+    assert synth.signal_model() is synth.V5 and synth.signal_model("v1") is synth.V1
     assert synth.signal_model("v2") is synth.V2 and synth.V3 != synth.V2 and synth.V4 != synth.V3
+    assert synth.V5 != synth.V4 and synth.V4.steady_sd == 0
     assert synth.resolve_model(synth.V1) == ("v1", synth.V1)
     assert synth.resolve_model(synth.replace(synth.V4, floor_sd=1.0))[0] == "custom"
     with pytest.raises(LanlError, match="unknown synthetic signal model 'v9'"):
@@ -500,7 +504,7 @@ def test_measured_noise_carries_the_filters_across_chunks():
     np.testing.assert_allclose(one, direct, atol=1e-9)
 
 
-@pytest.mark.parametrize("model", ["v4", "v2"])
+@pytest.mark.parametrize("model", ["v5", "v2"])
 def test_a_quiet_windows_floor_is_the_real_floor(model):
     """Above 0.2 cycles/sample only the instrument floor remains: a synthetic window's binned spectrum there
     is the real one within 15% (v1's white noise scaled with activity was 0.5-4x it)."""
@@ -520,7 +524,7 @@ def test_a_quiet_windows_floor_is_the_real_floor(model):
 # ------------------------------------------------------------------------------------------------- layout v2
 
 
-@pytest.mark.parametrize("model", ["v4", "v2"])
+@pytest.mark.parametrize("model", ["v5", "v2"])
 def test_full_size_lays_out_the_real_cycles(model):
     plans = synth.plan_train(0, real.REAL_ROWS, 17, synth.SEGMENT_LENGTH, synth.signal_model(model))
     assert [p.start for p in plans] == [0, *real.REAL_QUAKE_ROWS]
@@ -596,6 +600,18 @@ def test_segments_lean_positive_like_the_real_ones(synthetic_test_segments):
     skews = np.array([skew(x.astype(np.float64)) for x in synthetic_test_segments])
     assert 0.06 < np.median(skews) < 0.15
     assert 0.6 < np.mean(skews > 0) < 0.8
+
+
+def test_a_louder_segment_is_busy_throughout_like_the_real_ones(synthetic_test_segments):
+    """A louder real window is busy throughout, not only while an event rings: over the 48 real test segments the
+    median MFCC-18 mean (the 1st place's feature; it follows the frames' mean log spectrum, so how many frames
+    carry the active spectrum) is -1.86, falling from -1.1 to -2.5 over their std quartiles, and the median
+    IQR / std is 0.81 (the 4,194 real train windows: 0.835). Here (seeds 0 and 1) v4's intermittent events gave
+    -1.33 / -1.29 and 0.71 / 0.75, v5's steady part of the activity -1.83 / -1.85 and 0.773 / 0.782."""
+    df = pd.DataFrame([_stats(x) for x in synthetic_test_segments])
+    df = df[df["max abs"] <= SPIKE]
+    assert -2.3 < df["mfcc18"].median() < -1.5
+    assert 0.765 < df["iqr / std"].median() < 0.9
 
 
 def test_the_asymmetric_response_scales_the_half_waves_about_the_median():
@@ -688,6 +704,9 @@ def test_bands_hold_for_real_segments_and_synthetic_medians_are_close(synthetic_
     assert 1 / 1.6 < syn_pct.loc[0.5, "kurtosis"] / real_pct.loc[0.5, "kurtosis"] < 1.6
     assert abs(syn_pct.loc[0.5, "lag1"] - real_pct.loc[0.5, "lag1"]) < 0.08
     assert abs(syn_pct.loc[0.5, "mfcc4"] - real_pct.loc[0.5, "mfcc4"]) < 1.5
+    # the bands of test_a_louder_segment_is_busy_throughout_like_the_real_ones hold for the real segments
+    assert -2.3 < real_pct.loc[0.5, "mfcc18"] < -1.5 and 0.765 < real_pct.loc[0.5, "iqr / std"] < 0.9
+    assert abs(syn_pct.loc[0.5, "mfcc18"] - real_pct.loc[0.5, "mfcc18"]) < 0.4
 
 
 def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(tmp_path, monkeypatch):
@@ -698,28 +717,28 @@ def test_the_default_dataset_is_regenerated_when_its_model_is_not_the_asked_one(
     folder = tmp_path / "synthetic"
     folder.mkdir()
     info = folder / "synth_info.json"
-    v4 = synth.model_digest(synth.V4)
+    v5 = synth.model_digest(synth.V5)
     info.write_text('{"seed": 0}')  # written before v2: the first generator
     ensure_synthetic(folder, 0)
-    assert calls == [{"seed": 0, "model": "v4"}]
-    info.write_text(f'{{"seed": 0, "model": "v4", "model_digest": "{v4}"}}')
+    assert calls == [{"seed": 0, "model": "v5"}]
+    info.write_text(f'{{"seed": 0, "model": "v5", "model_digest": "{v5}"}}')
     ensure_synthetic(folder, 0)
     assert len(calls) == 1  # reused
     ensure_synthetic(folder, 0, "v1")
     ensure_synthetic(folder, 1)
-    info.write_text(f'{{"seed": 0, "model": "v3", "model_digest": "{synth.model_digest(synth.V3)}"}}')
-    ensure_synthetic(folder, 0)  # the default before v4
-    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v4"}, {"seed": 0, "model": "v4"}]
-    # v4 by name, but written while its constants were others (in development), or before digests were recorded
-    stale = synth.model_digest(replace(synth.V4, event_rate=synth.V4.event_rate * 2))
+    info.write_text(f'{{"seed": 0, "model": "v4", "model_digest": "{synth.model_digest(synth.V4)}"}}')
+    ensure_synthetic(folder, 0)  # the default before v5
+    assert calls[1:] == [{"seed": 0, "model": "v1"}, {"seed": 1, "model": "v5"}, {"seed": 0, "model": "v5"}]
+    # v5 by name, but written while its constants were others (in development), or before digests were recorded
+    stale = synth.model_digest(replace(synth.V5, event_rate=synth.V5.event_rate * 2))
     for text in (
-        f'{{"seed": 0, "model": "v4", "model_digest": "{stale}"}}',
-        '{"seed": 0, "model": "v4"}',
+        f'{{"seed": 0, "model": "v5", "model_digest": "{stale}"}}',
+        '{"seed": 0, "model": "v5"}',
         "[0]",
     ):
         info.write_text(text)
         ensure_synthetic(folder, 0)
-    assert calls[4:] == [{"seed": 0, "model": "v4"}] * 3
+    assert calls[4:] == [{"seed": 0, "model": "v5"}] * 3
 
 
 def test_the_model_digest_follows_every_constant_and_is_written_with_the_dataset(tmp_path):
@@ -733,7 +752,7 @@ def test_the_model_digest_follows_every_constant_and_is_written_with_the_dataset
     )
 
 
-@pytest.mark.parametrize("model", ["v4", "v3", "v2", "v1"])
+@pytest.mark.parametrize("model", ["v5", "v4", "v3", "v2", "v1"])
 def test_window_state_is_the_hidden_state_behind_the_windows(tmp_path, model):
     """The generator's hidden state of train windows (what benchmarks/oracle_synth.py reads): its labels are
     train.csv's, and the event activity it reports drives the windows' amplitude and falls with the label."""
