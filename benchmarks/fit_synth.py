@@ -62,7 +62,7 @@ SEARCH = {  # name: (low, high, log scale)
     "asymmetry": (0.0, 0.04, False),
     "event_size_power": (0.0, 2.0, False),
     "steady_sd": (0.0, 2.0, False),
-    "steady_power": (0.5, 2.0, False),
+    "steady_power": (0.25, 2.0, False),
     "rate_floor": (0.02, 0.3, False),
     "rate_power": (0.8, 2.5, False),
     "rate_mod_sd": (0.2, 0.9, False),

@@ -188,8 +188,9 @@ def run(
 
 def ensure_synthetic(folder: Path, seed: int, model: str = "default") -> Path:
     """Generate the default-size synthetic dataset into ``folder`` unless one with this seed and generator
-    model (default: the default one), written with the model's present constants, is already there (one written
-    by another model, or by the same preset while its constants were different, is replaced)."""
+    model (default: the default one), written with the model's present constants (``synth.model_digest``), is
+    already there (one written by another model, or by the same preset while its constants were different, is
+    replaced; the sizes are not checked)."""
     from lanl.data import synth
 
     name, constants = synth.resolve_model(model)

@@ -47,8 +47,8 @@ _MODELS, _DEFAULT_MODEL = ("v5", "v4", "v3", "v2", "v1"), "v5"
     type=click.Choice(_MODELS),
     default=_DEFAULT_MODEL,
     show_default=True,
-    help="The generator's calibration: v5 (v4 with a steady part of the activity under its events, as busy as "
-    "the real louder windows), v4 (v3 with events as long as the real ones, more small ones and the real "
+    help="The generator's calibration: v5 (v4 with a steady part of the activity under its events, as busy "
+    "as the real windows), v4 (v3 with events as long as the real ones, more small ones and the real "
     "signal's lean to positive swings), v3 (v2's signal refitted to the real windows' joint statistics and how "
     "readable their label is), v2 (the real train windows and test segments statistic by statistic: spectra, "
     "tails, label trend; v2 and later lay out the real cycles at --rows 629145480 --cycles 17) or v1 (the first "

@@ -31,7 +31,8 @@ Signal (models v2 to v5; v5, the default, v4 and v3 have other constants)
 ------------------------------------------------------------------------
 With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sample is::
 
-    x = clip(rint(level_c + d(t) + o_k + floor_sd f(t) + a_c (s(t) + Q(t)) q(t) + a_c (E(t) + F(t)) v(t)))
+    x = clip(rint(level_c + d(t) + o_k + floor_sd f(t)
+                  + a_c (s(t) + Q(t)) q(t) + a_c (E(t) + S(t) + F(t)) v(t)))
 
 * ``level_c``, ``d(t)``, ``a_c``: as in v1 below; ``o_k ~ N(0, block_sd)``: a level offset per recording block
   of 4,096 rows (the real block means scatter by ~0.2);
@@ -46,13 +47,14 @@ With phase ``u = 1 - ttf / T_c`` (0 just after a failure, 1 at the next) the sam
 * ``E(t)``: the acoustic-emission events of v1 (activity ``g = lambda(u) / event_rate`` growing towards failure),
   now exciting the active spectrum, with activity bringing larger events as well as more of them (rate
   ``lambda g^-k``, sizes ``g^(k/2)``, ``k = event_size_power``: the variance still follows ``g``, and the real
-  windows' kurtosis rises with their std), and the rare large ones (``foreshock_rate`` per row,
+  windows' kurtosis rises with their std; v5's ``k = 1`` keeps the events' rate constant, only their size
+  grows), and the rare large ones (``foreshock_rate`` per row,
   ``U(foreshock_amp)``): the real file has ~18 windows with ``|x| > 1000`` besides the quakes'; in v4 the
   events' swings ``a_c (Q q + E v)`` pass through an asymmetric response (``asymmetry``, see
   :func:`_asymmetric`): the real windows' positive swings are a few percent larger than their negative ones;
-  in v5 a steady part of the activity, ``steady_sd g^steady_power``, rides under the events (a louder real
-  window is busy throughout, not only while an event rings: the mean log-mel spectrum, and so the 1st place's
-  MFCC-18, follows the active spectrum much more than intermittent events make it);
+* ``S(t) = steady_sd g^steady_power``: in v5 a steady part of the activity under the events (not the quiet
+  background's ``s(t)``): a real window is busier than intermittent events make it, its frames carry the
+  active spectrum more often (the mean log-mel spectrum, and so the 1st place's MFCC-18, sits lower);
 * ``v = sqrt(w) k(t) v_low + sqrt(1 - w) v_high``: the active spectrum split at ``LOW_CUT`` = 0.03 cycles/sample,
   the low resonances' gain ``k(t)`` a slow log-normal (sd ``low_mod_sd``) so their share varies from window to
   window as in the real test segments (sd of log(low / main band power) 0.46 real, 0.13 without it);
@@ -79,8 +81,9 @@ refits the constants to the windows' joint statistics and the label's readabilit
 long as the real ones (the power envelope's autocorrelation over 256 rows, 0.23 on the real test segments: v3's
 events, 150 rows, gave 0.03; v4's last 450), adds small events beside a heavier tail (a louder real window's
 body widens with its std, v3's hardly did) and the asymmetric response. ``V5`` adds the steady part of the
-activity (the real test segments' MFCC-18 falls from -1.1 to -2.5 over their std quartiles, v4's from -1.0 to
--1.6 only; the real louder windows' body is wider: median IQR / std 0.835, v4 0.775). The figures are in the
+activity (the real test segments' median MFCC-18 -1.86, v4's -1.28, v5's -1.77; the real windows' body is
+wider: median IQR / std 0.835, v4 0.775, v5 0.820); MFCC-18 still falls with the std less steeply than the
+real one (over the std quartiles real -1.1 to -2.5, v4 -1.0 to -1.6, v5 -1.5 to -2.1). The figures are in the
 README.
 
 Signal (model v1)
@@ -117,8 +120,8 @@ the output does not depend on anything but the arguments. Test segments are cut 
 Speed (defaults ``rows=24_000_000``, ``cycles=8``, ``test_segments=64``; a 365 MB train.csv): ``python3 -m lanl
 synth DIR`` ~12 s wall with v2-v5 (v4's and v5's asymmetric response ~6% more) and ~6.5 s with v1 on the
 shared 2-core dev machine, plus ~1.5 s on the very first run to compile the numba formatting kernels (cached
-afterwards). The extra time of v2-v5 is their four measured-spectrum filters (FFT overlap-add); the rest is the
-Gaussian draws and the CSV formatting. Full size (629,145,480 rows, the
+afterwards). The extra time of v2-v5 is their four measured-spectrum filters (FFT overlap-add); the rest is
+the Gaussian draws and the CSV formatting. Full size (629,145,480 rows, the
 2,624 ids of the real sample_submission.csv): ~6 minutes, 720 MB peak memory.
 """
 
@@ -215,7 +218,7 @@ class SignalModel:
     test_burst_windows: float = 0.0
     # v4: the sensor's response is asymmetric (the real windows' max beats |min| and their skew is positive)
     asymmetry: float = 0.0
-    # v5: a steady part of the activity beside its events: a_c steady_sd g^steady_power on the active spectrum
+    # v5: a steady part of the activity under its events: a_c steady_sd g^steady_power on the active spectrum
     steady_sd: float = 0.0
     steady_power: float = 1.0
 
@@ -289,13 +292,12 @@ V4 = replace(
     failure_decay=1800.0,
     foreshock_decay=1100.0,
 )
-# v5: v4 with a steady part of the activity under its events (a louder real window is busy throughout: the test
-# segments' MFCC-18 falls from -1.1 to -2.5 over their std quartiles, v4's from -1.0 to -1.6; a louder window's
-# body is wider, median IQR / std 0.835 real, 0.775 v4), growing as the square root of the activity (in
-# proportion, the loudest test segments' MFCC-4 fell far below the real ones' and their kurtosis too low), fewer
-# events that grow in size, not number, with the activity, and the test run's level 0.04 lower (the 2,624 real
-# test segments' median mean 4.15, v4's 4.19); hand-fitted over ~16 points at 150M rows,
-# benchmarks/calibrate_synth.py
+# v5: v4 with a steady part of the activity under its events (the real windows are busier than v4's events:
+# the test segments' median MFCC-18 -1.86, v4's -1.28; their body is wider, median IQR / std 0.835, v4 0.775),
+# growing as the square root of the activity (in proportion, the loudest test segments' MFCC-4 fell far
+# below the real ones'), fewer events that grow in size, not number, with the activity, and the test run's
+# level 0.04 lower (the 2,624 real test segments' median mean 4.15, v4's 4.19); hand-fitted over ~16 points
+# at 150M rows, benchmarks/calibrate_synth.py
 V5 = replace(
     V4,
     steady_sd=0.8,
@@ -312,15 +314,34 @@ def signal_model(name: str = "default") -> SignalModel:
     """A named preset of the generator's constants: ``v1`` (the first calibration, on 48 real test segments),
     ``v2`` (calibrated on the real labelled train windows and the real test segments, statistic by statistic),
     ``v3`` (v2's signal refitted to the real windows' joint statistics), ``v4`` (v3 with events as long as the
-    real ones, more small ones and an asymmetric response), ``v5`` (v4 with a steady part of the activity under
-    its events), ``default`` (v5)."""
+    real ones, more small ones and an asymmetric response), ``v5`` (v4 with a steady part of the activity
+    under its events), ``default`` (v5)."""
     return resolve_model(name)[1]
 
 
+def _plain(value):
+    """A constant as JSON sees it: numbers (numpy's too) as floats (so 450 and 450.0, -0.0 and 0.0 agree),
+    tuples as lists."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    return float(value) + 0.0
+
+
 def model_digest(model: SignalModel) -> str:
-    """A short digest of every constant of ``model`` (written to synth_info.json): two datasets of one preset
-    name written while its constants differed (in development) have different digests."""
-    text = json.dumps(dataclasses.asdict(model), sort_keys=True)
+    """A short digest (written to synth_info.json) of every constant of ``model`` and of the module's
+    measured inputs (the real spectra, the filters' length, the bins): two datasets of one preset name written
+    while its constants differed (in development) have different digests. Adding a constant changes every
+    preset's digest (a dataset written before is regenerated once); changes to the generator's code are not
+    seen."""
+    constants = {f.name: _plain(getattr(model, f.name)) for f in dataclasses.fields(model)}
+    inputs = {
+        "spectra": [_plain(v) for v in (real.SPECTRUM_EDGES, real.SPECTRUM_FLOOR, real.SPECTRUM_QUIET)],
+        "active": _plain(real.SPECTRUM_ACTIVE),
+        "sizes": [FIR_TAPS, LOW_CUT, BIN_ROWS, BLOCK, CHUNK_ROWS, SAMPLE_DT],
+    }
+    text = json.dumps({"constants": constants, "inputs": inputs}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -774,7 +795,8 @@ def _chunk(
 ):
     """int16 samples of cycle rows ``j0 .. j0 + n``: ``rint(level + d + a_c (s + E + F) b)`` clipped to int16
     (the slow envelopes ``level + d``, ``s`` and the event rate are evaluated per ``BIN_ROWS`` bin); with the
-    measured spectra, ``rint(level + d + o + f_sd f + a_c s q + a_c (E + F) v)`` (see the module docstring)."""
+    measured spectra, ``rint(level + d + o + f_sd f + a_c (s + Q) q + a_c (E + S + F) v)`` (see the module
+    docstring)."""
     centres = np.minimum(j0 + np.arange(0, n, BIN_ROWS) + BIN_ROWS // 2, plan.rows - 1)
     level, scale, rate = _envelope(plan, model, knots, centres)
     if model.spectrum == "measured":
@@ -893,13 +915,23 @@ def window_state(
     """The generator's hidden state over train.csv windows ``starts .. starts + length`` (0-based data rows)
     of the dataset ``info`` describes (``model``: the one it was written with, default ``info.model``): what
     no model can see directly, only through the signal. One entry per window: ``cycle``, ``ttf`` (the label:
-    time_to_failure at the last row), ``activity`` (the mean event rate over the window, relative to
-    ``event_rate``: the ``g`` that drives the events, after the fade that follows a failure burst),
-    ``background`` (the quiet background's mean modulation), ``cycle_gain`` (``a_c``), ``cycle_activity``
-    (``A_c``) and ``level``. Models given these (``benchmarks/oracle_synth.py``) estimate the lowest CV MAE the
-    signal allows (an estimate, not a bound). A window that spans a quake, reaches outside train.csv or is
-    shorter than ``BIN_ROWS`` (the state is evaluated every ``BIN_ROWS`` rows) raises :class:`LanlError`."""
-    _, model = resolve_model(info.model if model is None else model)
+    time_to_failure at the last row), ``activity`` (the mean activity ``g`` over the window, the event rate
+    ``lambda`` relative to ``event_rate``: what drives the events' rate and size and the steady part, after
+    the fade that follows a failure burst), ``background`` (the quiet background's mean modulation),
+    ``cycle_gain`` (``a_c``), ``cycle_activity`` (``A_c``) and ``level``. Models given these
+    (``benchmarks/oracle_synth.py``) estimate the lowest CV MAE the signal allows (an estimate, not a bound). A
+    window that spans a quake, reaches outside train.csv or is shorter than ``BIN_ROWS`` (the state is
+    evaluated every ``BIN_ROWS`` rows) raises :class:`LanlError`, and so does a dataset whose recorded
+    ``model_digest`` is not that of the preset's present constants (written while they were others: its
+    hidden state is not theirs)."""
+    name, resolved = resolve_model(info.model if model is None else model)
+    if model is None and info.model_digest and info.model_digest != model_digest(resolved):
+        raise LanlError(
+            f"window_state: {info.out_dir} was written by other constants of model {name} (digest "
+            f"{info.model_digest}, now {model_digest(resolved)}): regenerate it, or pass the model it was "
+            "written with"
+        )
+    model = resolved
     length = length or info.segment_length
     plans = plan_train(info.seed, info.rows, info.cycles, info.segment_length, model)
     cycle_starts = np.array([p.start for p in plans])
