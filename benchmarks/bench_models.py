@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("data/synthetic"))
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic dataset")
     ap.add_argument(
-        "--synth-model", default="default", help="the generator's preset (default v5, or v4, v3, v2, v1)"
+        "--synth-model", default="default", help="the generator's preset (default v6, or v5, v4, v3, v2, v1)"
     )
     ap.add_argument("--models", nargs="+", default=["lgbm", "cnn", "lstm"], choices=["lgbm", "cnn", "lstm"])
     ap.add_argument("--runs", type=Path, default=None, help="runs folder (default: a temporary one)")

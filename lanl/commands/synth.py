@@ -8,7 +8,7 @@ import click
 
 # Sizes and presets are repeated here (not imported) so that ``lanl --help`` does not import numpy and numba.
 _ROWS, _CYCLES, _TEST_SEGMENTS = 24_000_000, 8, 64
-_MODELS, _DEFAULT_MODEL = ("v5", "v4", "v3", "v2", "v1"), "v5"
+_MODELS, _DEFAULT_MODEL = ("v6", "v5", "v4", "v3", "v2", "v1"), "v6"
 
 
 @click.command(name="synth")
@@ -47,7 +47,8 @@ _MODELS, _DEFAULT_MODEL = ("v5", "v4", "v3", "v2", "v1"), "v5"
     type=click.Choice(_MODELS),
     default=_DEFAULT_MODEL,
     show_default=True,
-    help="The generator's calibration: v5 (v4 with a steady part of the activity under its events, as busy "
+    help="The generator's calibration: v6 (v5 on the real instrument floor, its quiet windows as impulsive as "
+    "the real ones), v5 (v4 with a steady part of the activity under its events, as busy "
     "as the real windows), v4 (v3 with events as long as the real ones, more small ones and the real "
     "signal's lean to positive swings), v3 (v2's signal refitted to the real windows' joint statistics and how "
     "readable their label is), v2 (the real train windows and test segments statistic by statistic: spectra, "
