@@ -49,8 +49,8 @@ OBJECTIVE = 3  # in the study's name: 2 since the envelope statistic, decay and 
 SEARCH = {  # name: (low, high, log scale)
     "floor_sd": (1.5, 3.0, False),
     "noise_sd": (0.0, 2.5, False),
-    "quiet_rate": (1e-5, 3e-3, True),
-    "quiet_min": (2.0, 20.0, True),
+    "quiet_rate": (2e-6, 3e-3, True),  # v6: 7e-6
+    "quiet_min": (2.0, 40.0, True),  # v6: 18
     "quiet_alpha": (1.6, 3.5, False),
     "quiet_max": (30.0, 300.0, True),
     "event_rate": (2e-4, 3e-3, True),

@@ -9,7 +9,7 @@
   frequency, ``2 * integral``. Measured by ``python3 benchmarks/calibrate_synth.py --measure-spectra`` (its
   ``measure_spectra`` says how) from the 16 real train windows just after a quake and the real test segments:
 
-  - ``SPECTRUM_FLOOR``: the instrument floor, the same in every real window, quiet or active (variance ~5);
+  - ``SPECTRUM_FLOOR``: the instrument floor, the same in every real window, quiet or active (variance ~6.3);
   - ``SPECTRUM_QUIET``: the resonances the background alone excites (the quiet windows just after a quake,
     less the floor; its first bin, the slow level changes between recording blocks, is left to the generator's
     block offsets);
